@@ -1,0 +1,103 @@
+"""The ``ecm-mock`` command: ``check`` the contract, ``serve`` the mock."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .app import ConfigurationError, create_app
+from .fixtures import FixtureError
+from .settings import Settings
+from .spec import SpecError, load_spec, operations_table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ecm-mock",
+        description="Mock server and contract-test kit for the Expertflow UMM ECM REST API.",
+    )
+    parser.add_argument("--version", action="version", version=f"ecm-mock {__version__}")
+    sub = parser.add_subparsers(dest="command")
+
+    check = sub.add_parser("check", help="validate the spec and list its operations")
+    check.add_argument("spec", nargs="?", type=Path, help="a spec file (default: the shipped one)")
+    check.set_defaults(run=_check)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the mock server",
+        description="Run the mock. Every option can also be set as ECM_MOCK_<OPTION> "
+        "(e.g. ECM_MOCK_PORT=9000); options given here win.",
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--seed", type=int, help="seed of generated data (default 0)")
+    serve.add_argument("--fixtures", type=Path, help="fixtures directory (default: shipped set)")
+    serve.add_argument("--cisco", choices=("cce", "ccx"), help="Cisco flavour (default cce)")
+    serve.add_argument("--fake-contacts", type=int, help="generate N extra contacts")
+    serve.add_argument("--fake-dnc", type=int, help="generate N extra DNC numbers")
+    serve.add_argument("--threads", type=int, help="server threads (default 8)")
+    serve.add_argument("--max-body-bytes", type=int, help="largest request body (default 10 MB)")
+    serve.add_argument("--token-ttl", type=int, help="token lifetime in seconds (default 36000)")
+    serve.add_argument(
+        "--response-validation",
+        choices=("strict", "warn", "off"),
+        help="what to do with a response that breaks the contract (default strict: 500)",
+    )
+    serve.add_argument("--spec-path", type=Path, help="serve another spec file")
+    serve.set_defaults(run=_serve)
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        print(f"ecm-mock check: {exc}", file=sys.stderr)
+        return 1
+    print(operations_table(spec))
+    print(f"\n{spec.path}: valid OpenAPI {spec.document.get('openapi')}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
+    try:
+        settings = Settings.from_env(**options)
+        app = create_app(settings)
+    except (ValueError, SpecError, FixtureError, ConfigurationError) as exc:
+        print(f"ecm-mock serve: {exc}", file=sys.stderr)
+        return 2
+    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads)
+    print(
+        f"ecm-mock {__version__} listening on http://{settings.host}:{server.effective_port} "
+        f"(seed {settings.seed}, cisco {settings.cisco}); Ctrl-C stops it",
+        flush=True,
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        print("ecm-mock: stopped", flush=True)
+    finally:
+        server.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

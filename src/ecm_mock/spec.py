@@ -1,0 +1,184 @@
+"""The contract: loading ``openapi/ecm.yaml`` once, checking it, and the table of its operations.
+
+Nothing here knows about Flask; the app, the CLI and the tests all start from :func:`load_spec`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_spec_validator import validate as validate_openapi
+
+PROVENANCES = ("documented", "partial", "inferred")
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+class SpecError(Exception):
+    """The spec is missing, unreadable or invalid; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the contract, as the mock and the kit see it."""
+
+    operation_id: str
+    method: str  # upper case
+    path: str
+    tag: str
+    title: str
+    provenance: str
+    secured: bool
+    success_status: int
+    also_accepts: tuple[str, ...] = ()  # extra methods the mock tolerates (x-ecm-also-accepts)
+
+    @property
+    def reads_only(self) -> bool:
+        return self.method == "GET"
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per load
+class Spec:
+    """A loaded, validated contract. Build it once (see :func:`load_spec`) and share it."""
+
+    path: str
+    document: dict[str, Any]
+    operations: dict[str, Operation]  # by operationId, in document order
+
+    def operation(self, operation_id: str) -> Operation:
+        return self.operations[operation_id]
+
+    def schema(self, name: str) -> dict[str, Any]:
+        """The named component schema, as written (with its ``$ref`` s)."""
+        return self.document["components"]["schemas"][name]
+
+    def operation_document(self, operation_id: str) -> dict[str, Any]:
+        op = self.operations[operation_id]
+        return self.document["paths"][op.path][op.method.lower()]
+
+
+def default_spec_path() -> Path:
+    """The spec shipped inside the package (a copy of openapi/ecm.yaml)."""
+    return Path(str(resources.files("ecm_mock") / "spec" / "ecm.yaml"))
+
+
+def read_document(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec not found") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the spec: {exc.strerror}") from None
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SpecError(f"{path}: not valid YAML{at}: {problem}") from None
+    if not isinstance(document, dict):
+        raise SpecError(f"{path}: the spec must be a YAML mapping, not {type(document).__name__}")
+    return document
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Read, validate and index a spec. Raises :class:`SpecError` naming the problem."""
+    path = Path(path) if path is not None else default_spec_path()
+    return _load_spec_cached(str(path.resolve()), _mtime(path))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+@functools.lru_cache(maxsize=8)
+def _load_spec_cached(path: str, _mtime: float) -> Spec:
+    document = read_document(path)
+    try:
+        validate_openapi(document)
+    except Exception as exc:  # the validator raises several types; all mean "invalid"
+        raise SpecError(f"{path}: invalid OpenAPI: {_describe_validation_error(exc)}") from None
+    operations = _index_operations(path, document)
+    return Spec(path=path, document=document, operations=operations)
+
+
+def _describe_validation_error(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or str(exc).splitlines()[0]
+    where = "/".join(str(p) for p in getattr(exc, "absolute_path", ()) or ())
+    return f"{message} (at #/{where})" if where else message
+
+
+def _index_operations(path: str, document: dict[str, Any]) -> dict[str, Operation]:
+    global_security = document.get("security", [])
+    operations: dict[str, Operation] = {}
+    problems: list[str] = []
+    for url, item in document.get("paths", {}).items():
+        for method, op in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            where = f"{method.upper()} {url}"
+            op_id = op.get("operationId")
+            if not op_id:
+                problems.append(f"{where}: no operationId")
+                continue
+            if op_id in operations:
+                problems.append(f"{where}: operationId {op_id!r} is used twice")
+            provenance = op.get("x-ecm-provenance")
+            if provenance not in PROVENANCES:
+                problems.append(
+                    f"{where}: x-ecm-provenance must be one of {', '.join(PROVENANCES)}, "
+                    f"not {provenance!r}"
+                )
+            if not op.get("x-ecm-title"):
+                problems.append(f"{where}: no x-ecm-title")
+            tags = op.get("tags") or []
+            if len(tags) != 1:
+                problems.append(f"{where}: needs exactly one tag, has {len(tags)}")
+            successes = sorted(int(s) for s in op.get("responses", {}) if str(s).startswith("2"))
+            if not successes:
+                problems.append(f"{where}: no 2xx response")
+            operations[op_id] = Operation(
+                operation_id=op_id,
+                method=method.upper(),
+                path=url,
+                tag=tags[0] if tags else "",
+                title=op.get("x-ecm-title", ""),
+                provenance=provenance or "",
+                secured=bool(op.get("security", global_security)),
+                success_status=successes[0] if successes else 200,
+                also_accepts=tuple(m.upper() for m in op.get("x-ecm-also-accepts", ())),
+            )
+    if problems:
+        raise SpecError(f"{path}: " + "; ".join(problems))
+    return operations
+
+
+def operations_table(spec: Spec) -> str:
+    """A plain-text table of the operations by tag, then a count by provenance."""
+    rows = sorted(spec.operations.values(), key=lambda o: (o.tag, o.path, o.method))
+    header = ("TAG", "OPERATION", "METHOD", "PATH", "PROVENANCE")
+    table = [header] + [(o.tag, o.operation_id, o.method, o.path, o.provenance) for o in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in table
+    ]
+    counts = {p: sum(1 for o in rows if o.provenance == p) for p in PROVENANCES}
+    by_tag: dict[str, int] = {}
+    for o in rows:
+        by_tag[o.tag] = by_tag.get(o.tag, 0) + 1
+    lines.append("")
+    lines.append(
+        f"{len(rows)} operations: "
+        + ", ".join(f"{n} {p}" for p, n in counts.items())
+        + "; by tag: "
+        + ", ".join(f"{t} {n}" for t, n in by_tag.items())
+    )
+    return "\n".join(lines)
