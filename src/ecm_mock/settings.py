@@ -1,0 +1,78 @@
+"""Settings of one mock app: a frozen dataclass, filled from arguments or ECM_MOCK_* variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "ECM_MOCK_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a mock app can be configured with.
+
+    Each field can also be set from the environment as ``ECM_MOCK_<FIELD>`` (upper case),
+    see :meth:`from_env`.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 0
+    fixtures: Path | None = None  # None: the default fixtures shipped with the package
+    cisco: str = "cce"  # the Cisco flavour of the deployment: "cce" or "ccx"
+    fake_contacts: int = 0  # extra contacts generated with Faker at start-up
+    fake_dnc: int = 0  # extra DNC numbers generated with Faker at start-up
+    token_ttl: int = 36000  # seconds, the vendor's expires_in
+    jwt_secret: str | None = None  # None: a random secret per app
+    max_body_bytes: int = 10 * 1024 * 1024
+    response_validation: str = "strict"  # "strict" (500 on a broken response), "warn", "off"
+    threads: int = 8  # worker threads of the WSGI server
+    spec_path: Path | None = None  # None: the spec shipped with the package
+
+    def __post_init__(self) -> None:
+        if self.cisco not in ("cce", "ccx"):
+            raise ValueError(f"cisco must be 'cce' or 'ccx', not {self.cisco!r}")
+        if self.response_validation not in ("strict", "warn", "off"):
+            raise ValueError(
+                "response_validation must be 'strict', 'warn' or 'off', "
+                f"not {self.response_validation!r}"
+            )
+        for name in ("fake_contacts", "fake_dnc", "max_body_bytes", "token_ttl", "threads"):
+            if getattr(self, name) < (
+                1 if name in ("max_body_bytes", "token_ttl", "threads") else 0
+            ):
+                raise ValueError(f"{name} is out of range: {getattr(self, name)}")
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``ECM_MOCK_*`` variables; explicit overrides (not None) win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _convert(f: dataclasses.Field, raw: str) -> Any:
+    kind = str(f.type)
+    try:
+        if kind.startswith("int"):
+            return int(raw)
+        if "Path" in kind:
+            return Path(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a number") from exc
+    return raw
+
+
+__all__ = ["ENV_PREFIX", "Settings"]

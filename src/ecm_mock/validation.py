@@ -1,0 +1,274 @@
+"""The one place where requests and responses meet the contract (openapi-core).
+
+:class:`ContractValidator` is built once per spec. Per request it checks parameters, content
+type and body, and returns what the handlers read; per response it checks status, content
+type and body. Errors come back as :class:`~ecm_mock.errors.ErrorItem` lists with JSON pointers.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Request, Response
+from jsonschema.exceptions import ValidationError
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
+from openapi_core.deserializing.media_types.util import json_loads
+from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
+from openapi_core.validation.request.exceptions import (
+    MissingRequiredParameter,
+    MissingRequiredRequestBody,
+    ParameterValidationError,
+    RequestBodyValidationError,
+    SecurityValidationError,
+)
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from openapi_schema_validator import OAS31Validator
+from werkzeug.datastructures import ImmutableMultiDict
+
+from .errors import ErrorItem
+from .spec import Operation, Spec
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+@dataclass
+class ValidatedRequest:
+    """What a handler reads: the checked body and the cast query parameters."""
+
+    body: Any = None
+    query: dict[str, Any] = field(default_factory=dict)
+    form: dict[str, Any] = field(default_factory=dict)  # multipart fields other than files
+    files: dict[str, bytes] = field(default_factory=dict)  # multipart files, raw bytes
+    media_type: str | None = None
+
+
+@dataclass
+class RequestCheck:
+    request: ValidatedRequest
+    errors: list[ErrorItem]
+    status: int  # what to answer when errors is not empty (400 or 415)
+
+
+class _Request(WerkzeugOpenAPIRequest):
+    """The werkzeug adapter, seen as ``method`` (for tolerated aliases), empty queries dropped.
+
+    ``?status=`` means "no filter", as in the vendor's URLs, not an empty enum value.
+    """
+
+    def __init__(self, request: Request, method: str) -> None:
+        super().__init__(request)
+        self._method = method.lower()
+        self.parameters.query = ImmutableMultiDict(
+            [(k, v) for k, v in request.args.items(multi=True) if v != ""]
+        )
+
+    @property
+    def method(self) -> str:
+        return self._method
+
+
+class ContractValidator:
+    """openapi-core, configured once for a spec."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self._openapi = OpenAPI.from_dict(
+            spec.document,
+            config=Config(
+                spec_validator_cls=None,  # load_spec has validated the document already
+                extra_media_type_deserializers={"application/problem+json": json_loads},
+                extra_format_unmarshallers={"date-time": _as_is, "date": _as_is, "email": _as_is},
+            ),
+        )
+        self._schemas = spec.document["components"]["schemas"]
+        self._has_body = {
+            op_id: "requestBody" in spec.operation_document(op_id) for op_id in spec.operations
+        }
+
+    # ------------------------------------------------------------------ requests
+    def check_request(self, operation: Operation, request: Request) -> RequestCheck:
+        oreq = _Request(request, operation.method)
+        validated = ValidatedRequest(media_type=request.mimetype or None)
+        if self._has_body[operation.operation_id]:
+            # Validate without unmarshalling (unmarshalling a large body is slow); the body
+            # handlers read is the parsed JSON itself.
+            errors = list(self._openapi.iter_request_errors(oreq))
+            if not errors:
+                _read_body(request, validated)
+        else:
+            result = self._openapi.unmarshal_request(oreq)
+            errors = list(result.errors)
+            if not errors:
+                validated.query = dict(result.parameters.query)
+        items = list(request_error_items(errors, self._schemas))
+        status = 415 if any(i.location == "content-type" for i in items) else 400
+        return RequestCheck(validated, items, status)
+
+    # ----------------------------------------------------------------- responses
+    def check_response(
+        self, operation: Operation, request: Request, response: Response
+    ) -> list[ErrorItem]:
+        oreq = _Request(request, operation.method)
+        errors = self._openapi.iter_response_errors(oreq, WerkzeugOpenAPIResponse(response))
+        return list(response_error_items(errors, self._schemas))
+
+    # ------------------------------------------------------------------- schemas
+    def schema_errors(self, schema_name: str, instance: Any, base: str = "") -> list[ErrorItem]:
+        """Errors of ``instance`` against a component schema, pointers prefixed by ``base``."""
+        validator = self._component_validator(schema_name)
+        parts = [p for p in base.split("/") if p]
+        return [
+            ErrorItem("body", _pointer(p), m)
+            for p, m in _schema_error_paths(parts, validator.iter_errors(instance), self._schemas)
+        ]
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one validator per app, schemas are few
+    def _component_validator(self, schema_name: str) -> OAS31Validator:
+        root = {
+            "$ref": f"#/components/schemas/{schema_name}",
+            "components": self.spec.document["components"],
+        }
+        return OAS31Validator(root, format_checker=OAS31Validator.FORMAT_CHECKER)
+
+
+def _read_body(request: Request, validated: ValidatedRequest) -> None:
+    if request.mimetype == "multipart/form-data":
+        validated.form = dict(request.form.items())
+        validated.files = {k: f.read() for k, f in request.files.items()}
+    else:
+        validated.body = request.get_json(silent=False)
+
+
+# ---------------------------------------------------------------------- errors
+def request_error_items(
+    errors: Iterable[Exception], components: dict[str, Any]
+) -> Iterator[ErrorItem]:
+    for error in errors:
+        cause = error.__cause__
+        if isinstance(error, SecurityValidationError):
+            yield ErrorItem("security", "/header/Authorization", "credentials are missing")
+        elif isinstance(error, MissingRequiredParameter):
+            where = [error.location, error.name]
+            yield ErrorItem(error.location, _pointer(where), str(error))
+        elif isinstance(error, ParameterValidationError):
+            where = [error.location, error.name]
+            if isinstance(cause, InvalidSchemaValue):
+                for p, m in _schema_error_paths(where, cause.schema_errors, components):
+                    yield ErrorItem(error.location, _pointer(p), m)
+            else:
+                yield ErrorItem(error.location, _pointer(where), str(cause or error))
+        elif isinstance(error, MissingRequiredRequestBody):
+            yield ErrorItem("body", "/body", "a request body is required")
+        elif isinstance(error, RequestBodyValidationError):
+            if isinstance(cause, InvalidSchemaValue):
+                for p, m in _schema_error_paths(["body"], cause.schema_errors, components):
+                    yield ErrorItem("body", _pointer(p), m)
+            elif isinstance(cause, MediaTypeNotFound):
+                yield ErrorItem("content-type", "/header/Content-Type", str(cause))
+            else:
+                yield ErrorItem("body", "/body", _short(str(cause or error)))
+        else:
+            yield ErrorItem("body", "", f"{type(error).__name__}: {error}")
+
+
+def response_error_items(
+    errors: Iterable[Exception], components: dict[str, Any]
+) -> Iterator[ErrorItem]:
+    for error in errors:
+        cause = error.__cause__
+        if isinstance(cause, InvalidSchemaValue):
+            for p, m in _schema_error_paths(["response"], cause.schema_errors, components):
+                yield ErrorItem("response", _pointer(p), m)
+        else:
+            yield ErrorItem(
+                "response", "/response", _short(f"{error}: {cause}" if cause else str(error))
+            )
+
+
+_UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
+
+
+def _schema_error_paths(
+    base: list[Any], errors: Iterable[ValidationError], components: dict[str, Any]
+) -> Iterator[tuple[list[Any], str]]:
+    """(path, message) per error. A property that failed its own schema is also reported as
+    "unevaluated" by ``unevaluatedProperties``; that echo is dropped."""
+    found = list(_raw_error_paths(base, errors, components))
+    failed = {tuple(p) for p, m in found if not m.startswith("unexpected property")}
+    for path, message in found:
+        if message.startswith("unexpected property") and tuple(path) in failed:
+            continue
+        yield path, message
+
+
+def _declared(schema: Any, components: dict[str, Any], depth: int = 0) -> set[str]:
+    """The property names a schema declares, through ``$ref`` and ``allOf``/``anyOf``/``oneOf``.
+
+    When a subschema of ``allOf`` fails, ``unevaluatedProperties`` reports every property
+    of it as unexpected; names the schema declares are not unexpected and are left out.
+    """
+    if not isinstance(schema, dict) or depth > 10:
+        return set()
+    names = set(schema.get("properties", {}))
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        names |= _declared(components.get(ref.rsplit("/", 1)[1]), components, depth + 1)
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(key, ()):
+            names |= _declared(sub, components, depth + 1)
+    return names
+
+
+def _raw_error_paths(
+    base: list[Any], errors: Iterable[ValidationError], components: dict[str, Any]
+) -> Iterator[tuple[list[Any], str]]:
+    for error in errors:
+        path = base + list(error.absolute_path)
+        if error.validator == "required":
+            name = _literal(error.message.rsplit(" is a required property", 1)[0])
+            yield [*path, name], error.message
+        elif error.validator in ("additionalProperties", "unevaluatedProperties"):
+            names = _unexpected_names(error)
+            if names is None:
+                yield path, error.message
+                continue
+            declared = _declared(error.schema, components)
+            for name in names:
+                if name not in declared:
+                    yield [*path, name], f"unexpected property {name!r}"
+        else:
+            yield path, _short(error.message)
+
+
+def _unexpected_names(error: ValidationError) -> list[str] | None:
+    match = _UNEXPECTED.search(error.message)
+    if not match:
+        return None
+    try:
+        names = ast.literal_eval(f"[{match.group(1)}]")
+    except (ValueError, SyntaxError):
+        return None
+    return [str(n) for n in names]
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _pointer(parts: Iterable[Any]) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _short(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
