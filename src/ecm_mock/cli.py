@@ -91,11 +91,12 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        server.run()
+        server.run()  # returns on Ctrl-C (waitress handles KeyboardInterrupt itself)
     except KeyboardInterrupt:
-        print("ecm-mock: stopped", flush=True)
+        pass
     finally:
         server.close()
+    print("ecm-mock: stopped", flush=True)
     return 0
 
 
