@@ -70,7 +70,7 @@ def problem(error: ApiError) -> dict[str, Any]:
 
 def problem_response(error: ApiError) -> Response:
     response = Response(
-        json.dumps(problem(error), ensure_ascii=False),
+        json.dumps(problem(error), ensure_ascii=False, separators=(",", ":")),
         status=error.status,
         mimetype=PROBLEM_JSON,
     )

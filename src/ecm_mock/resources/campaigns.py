@@ -68,11 +68,16 @@ def create_campaign_by_skill_group(call: Call) -> Record:
 
 
 def _insert(call: Call, state: State, body: dict[str, Any]) -> Record:
-    record = dict(body)
-    record.setdefault("strategyId", default_strategy_id(state))
-    _check(call, state, record, None)
+    fields = {"strategyId": default_strategy_id(state), **body}
+    _check(call, state, fields, None)
     now = call.services.clock.iso()
-    record.update(id=state.next_id("campaign"), status="PAUSED", createdAt=now, updatedAt=now)
+    record = {
+        "id": state.next_id("campaign"),
+        **fields,
+        "status": "PAUSED",
+        "createdAt": now,
+        "updatedAt": now,
+    }
     state.campaigns[record["id"]] = record
     state.contacts_by_campaign[record["id"]] = []
     return copy.deepcopy(record)
