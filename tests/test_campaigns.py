@@ -77,7 +77,7 @@ def test_create_agent_and_ivr_campaigns(api):
         ({"name": "Spring2026"}, 406, "/body/name"),  # taken
         ({"name": "spring2026"}, 406, "/body/name"),  # names are unique regardless of case
         ({"name": "Fresh1", "crmCampaignId": "CRM-SPRING-2026"}, 406, "/body/crmCampaignId"),
-        ({"name": "Fresh1", "campaignType": "AGENT"}, 400, "/body/ciscoCampaignId"),
+        ({"name": "Fresh1", "campaignType": "AGENT"}, 406, "/body/ciscoCampaignId"),
         (
             {"name": "Fresh1", "campaignType": "AGENT", "ciscoCampaignId": 9999},
             404,
@@ -94,7 +94,7 @@ def test_create_agent_and_ivr_campaigns(api):
             "/body/ciscoCampaignId",
         ),
         ({"name": "Fresh1", "strategyId": 99}, 404, "/body/strategyId"),
-        ({"name": "Fresh1", "startTime": "18:00", "endTime": "09:00"}, 400, "/body/endTime"),
+        ({"name": "Fresh1", "startTime": "18:00", "endTime": "09:00"}, 406, "/body/endTime"),
         ({"name": "Fresh1", "ivrPrompts": {"a": "b"}}, 406, "/body/ivrPrompts"),
         ({"name": "Fresh1", "formId": 3}, 406, "/body/formId"),
         ({"name": "Fresh1", "status": "ACTIVE"}, 400, "/body/status"),  # not settable here
@@ -196,7 +196,7 @@ def test_strategy_changes_only_while_paused(api, store):
     [
         ({"id": 99, "description": "x"}, 404, "/body/id"),
         ({"id": 1, "name": "SurveyIvr"}, 406, "/body/name"),
-        ({"id": 1, "startTime": "18:00"}, 400, "/body/endTime"),
+        ({"id": 1, "startTime": "18:00"}, 406, "/body/endTime"),
         ({"id": 1, "ciscoCampaignId": 5003}, 406, "/body/ciscoCampaignId"),
         ({"description": "no id"}, 400, "/body/id"),
         ({"id": 1, "createdAt": "2020-01-01T00:00:00Z"}, 400, "/body/createdAt"),

@@ -69,6 +69,17 @@ def test_check_fails_on_missing_and_unparsable_files(tmp_path, capsys):
     bad.write_text("openapi: 3.1.0\npaths: [\n")
     assert main(["check", str(bad)]) == 1
     assert "not valid YAML at line" in capsys.readouterr().err
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(
+        SPEC_PATH.read_text().replace(
+            '"401": {$ref: "#/components/responses/Unauthorized"}',
+            '"401": {$ref: "#/components/responses/Unauthorized"}\n'
+            '        "401": {$ref: "#/components/responses/Unauthorized"}',
+            1,
+        )
+    )
+    assert main(["check", str(twice)]) == 1
+    assert "duplicate key '401'" in capsys.readouterr().err
 
 
 def test_installed_package_finds_its_spec():

@@ -59,6 +59,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--spec-path", type=Path, help="serve another spec file")
     serve.set_defaults(run=_serve)
+
+    contract = sub.add_parser(
+        "contract",
+        help="run the contract suites against a UMM (or an in-process mock)",
+        description="Run the fuzz, stateful and scenario suites. Without --target a mock is "
+        "started in-process. Against a real target only reads and self-cleaning scenarios run "
+        "unless --allow-destructive. Every option can also be set as ECM_CONTRACT_<OPTION>. "
+        "Exit codes: 0 conforms, 1 violations, 2 target unreachable or login failed.",
+    )
+    contract.add_argument("--target", help="base URL, e.g. https://umm.example.com")
+    contract.add_argument("--username", help="login user (default admin)")
+    contract.add_argument("--password", help="login password (default admin)")
+    contract.add_argument("--seed", type=int, help="seed of generated requests (default 0)")
+    contract.add_argument("--max-examples", type=int, help="examples per operation (default 25)")
+    contract.add_argument("--suite", help="comma-separated: fuzz,stateful,scenarios (default all)")
+    contract.add_argument(
+        "--allow-destructive",
+        action="store_true",
+        default=None,
+        help="against a real target, also fuzz operations that change data",
+    )
+    contract.add_argument("--report-dir", help="write junit.xml, drift.md, drift.json here")
+    contract.set_defaults(run=_contract)
     return parser
 
 
@@ -98,6 +121,27 @@ def _serve(args: argparse.Namespace) -> int:
         server.close()
     print("ecm-mock: stopped", flush=True)
     return 0
+
+
+def _contract(args: argparse.Namespace) -> int:
+    from contract_tests.kit import KitConfig, parse_suites
+    from contract_tests.runner import run
+
+    try:
+        config = KitConfig.from_env(
+            target=args.target,
+            username=args.username,
+            password=args.password,
+            seed=args.seed,
+            max_examples=args.max_examples,
+            suites=parse_suites(args.suite) if args.suite else None,
+            allow_destructive=args.allow_destructive,
+            report_dir=args.report_dir,
+        )
+    except ValueError as exc:
+        print(f"ecm-mock contract: {exc}", file=sys.stderr)
+        return 2
+    return run(config)
 
 
 if __name__ == "__main__":

@@ -92,17 +92,53 @@ class ContractValidator:
         self._has_body = {
             op_id: "requestBody" in spec.operation_document(op_id) for op_id in spec.operations
         }
+        # openapi-core reads only the declared parts of a multipart body; undeclared ones are
+        # checked here, against the same schema, when it forbids additional properties.
+        self._multipart_parts = {}
+        for op_id in spec.operations:
+            content = spec.operation_document(op_id).get("requestBody", {}).get("content", {})
+            schema = content.get("multipart/form-data", {}).get("schema", {})
+            if "$ref" in schema:
+                schema = self._schemas[schema["$ref"].rsplit("/", 1)[1]]
+            if schema.get("additionalProperties") is False:
+                self._multipart_parts[op_id] = set(schema.get("properties", {}))
 
     # ------------------------------------------------------------------ requests
     def check_request(self, operation: Operation, request: Request) -> RequestCheck:
         oreq = _Request(request, operation.method)
         validated = ValidatedRequest(media_type=request.mimetype or None)
-        if self._has_body[operation.operation_id]:
+        has_body = self._has_body[operation.operation_id]
+        if (
+            has_body
+            and request.mimetype.startswith("multipart/")
+            and not request.mimetype_params.get("boundary")
+        ):
+            message = f"{request.mimetype} needs a boundary parameter"
+            return RequestCheck(
+                validated, [ErrorItem("content-type", "/header/Content-Type", message)], 400
+            )
+        if has_body:
             # Validate without unmarshalling (unmarshalling a large body is slow); the body
             # handlers read is the parsed JSON itself.
             errors = list(self._openapi.iter_request_errors(oreq))
             if not errors:
                 _read_body(request, validated)
+                declared = self._multipart_parts.get(operation.operation_id)
+                if declared is not None and validated.media_type == "multipart/form-data":
+                    extra = sorted((set(validated.form) | set(validated.files)) - declared)
+                    if extra:
+                        return RequestCheck(
+                            validated,
+                            [
+                                ErrorItem(
+                                    "body",
+                                    _pointer(["body", name]),
+                                    f"unexpected property {name!r}",
+                                )
+                                for name in extra
+                            ],
+                            400,
+                        )
         else:
             result = self._openapi.unmarshal_request(oreq)
             errors = list(result.errors)
@@ -174,7 +210,7 @@ def request_error_items(
             elif isinstance(cause, MediaTypeNotFound):
                 yield ErrorItem("content-type", "/header/Content-Type", str(cause))
             else:
-                yield ErrorItem("body", "/body", _short(str(cause or error)))
+                yield ErrorItem("body", "/body", _describe(cause or error))
         else:
             yield ErrorItem("body", "", f"{type(error).__name__}: {error}")
 
@@ -244,8 +280,26 @@ def _raw_error_paths(
             for name in names:
                 if name not in declared:
                     yield [*path, name], f"unexpected property {name!r}"
+        elif error.validator == "oneOf" and _required_only(error.validator_value):
+            names = [n for branch in error.validator_value for n in branch["required"]]
+            message = f"give exactly one of {', '.join(names)}"
+            for name in names:
+                yield [*path, name], message
+        elif (
+            error.validator == "pattern"
+            and isinstance(error.schema, dict)
+            and (error.schema.get("description"))
+        ):
+            shown = _short(repr(error.instance), 60)
+            yield path, f"{shown} does not match: {error.schema['description']}"
         else:
             yield path, _short(error.message)
+
+
+def _required_only(branches: Any) -> bool:
+    return isinstance(branches, list) and all(
+        isinstance(b, dict) and set(b) == {"required"} for b in branches
+    )
 
 
 def _unexpected_names(error: ValidationError) -> list[str] | None:
@@ -257,6 +311,13 @@ def _unexpected_names(error: ValidationError) -> list[str] | None:
     except (ValueError, SyntaxError):
         return None
     return [str(n) for n in names]
+
+
+def _describe(error: BaseException) -> str:
+    try:
+        return _short(str(error))
+    except UnicodeDecodeError:  # openapi-core's message quotes the raw body
+        return "the body cannot be read: it is not UTF-8 text"
 
 
 def _literal(text: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..errors import ApiError, ErrorItem, field_error, not_acceptable, not_found
+from ..errors import ApiError, ErrorItem, not_acceptable, not_found
 from ..state import Record, State
 from ._base import Call, HandlerSet, same_name
 
@@ -171,12 +171,12 @@ def find_campaign(state: State, body: dict[str, Any]) -> Record:
 def _check(call: Call, state: State, campaign: Record, own_id: int | None) -> None:
     """The rules a campaign must meet after a create or an update (checked before storing)."""
     if campaign["endTime"] <= campaign["startTime"]:
-        raise field_error(400, "/body/endTime", "endTime must be after startTime")
+        raise not_acceptable("/body/endTime", "endTime must be after startTime")
     ctype = campaign["campaignType"]
     cisco_id = campaign.get("ciscoCampaignId")
     if cisco_id is None and ctype != "NONE":
-        raise field_error(
-            400, "/body/ciscoCampaignId", f"ciscoCampaignId is required for a {ctype} campaign"
+        raise not_acceptable(
+            "/body/ciscoCampaignId", f"ciscoCampaignId is required for a {ctype} campaign"
         )
     if campaign["strategyId"] not in state.strategies:
         raise not_found("strategy", "/body/strategyId", campaign["strategyId"])

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import zoneinfo
 from typing import Any
 
-from ..errors import field_error, not_acceptable
+from ..errors import not_acceptable, not_found
 from ..state import Record, State
 from . import _bulk
 from ._base import Call, HandlerSet, paged
 from .campaigns import find_campaign
 
 handlers = HandlerSet()
-
-CSV_COLUMNS = (
-    "phone01", "phone02", "phone03", "phone04", "phone05",
-    "firstName", "lastName", "email", "timeZone",
-)  # fmt: skip
 
 
 @functools.lru_cache(maxsize=1024)
@@ -30,17 +26,22 @@ def known_time_zone(name: str) -> bool:
     return True
 
 
-def _rule_problem(state: State, campaign_id: int, row: dict[str, Any]) -> tuple[int, str, str]:
-    """(status, pointer, reason) when a schema-valid contact breaks a rule; status 0 if none."""
+def _rule_problem(
+    state: State, campaign_id: int, row: dict[str, Any]
+) -> tuple[str, str, str] | None:
+    """(kind, pointer, reason) when a schema-valid contact breaks a rule, else None.
+
+    Kinds: ``invalid`` (a value the schema cannot judge), ``dnc``, ``duplicate``.
+    """
     zone = row.get("timeZone")
     if zone is not None and not known_time_zone(zone):
-        return 400, "/timeZone", f"unknown time zone {zone!r}"
+        return "invalid", "/timeZone", f"unknown time zone {zone!r}"
     phone = row["phone01"]
     if phone in state.dnc_by_number:
-        return 406, "/phone01", f"{phone} is on the do-not-call list"
+        return "dnc", "/phone01", f"{phone} is on the do-not-call list"
     if phone in state.open_phones.get(campaign_id, {}):
-        return 406, "/phone01", f"{phone} is already an open contact of campaign {campaign_id}"
-    return 0, "", ""
+        return "duplicate", "/phone01", f"{phone} is already open in campaign {campaign_id}"
+    return None
 
 
 def _insert(call: Call, state: State, campaign_id: int, row: dict[str, Any]) -> Record:
@@ -62,47 +63,46 @@ def _insert(call: Call, state: State, campaign_id: int, row: dict[str, Any]) -> 
 def save_contact(call: Call) -> Record:
     with call.services.store.transaction() as state:
         campaign = find_campaign(state, call.body)
-        status, pointer, reason = _rule_problem(state, campaign["id"], call.body)
-        if status == 406:
+        problem = _rule_problem(state, campaign["id"], call.body)
+        if problem:
+            _kind, pointer, reason = problem
             raise not_acceptable("/body" + pointer, reason)
-        if status:
-            raise field_error(status, "/body" + pointer, reason)
         return copy.deepcopy(_insert(call, state, campaign["id"], call.body))
 
 
 @handlers.operation("bulkUploadCampaignContacts")
 def bulk_upload(call: Call) -> dict[str, Any]:
     if call.request.media_type == "multipart/form-data":
-        campaign_id = int(call.request.form["campaignId"])
-        rows = _bulk.upload_rows(call, None, CSV_COLUMNS)
+        # The spec encodes the field as JSON, and the validator has checked it is an integer
+        # there ("1", but also "1.0" or "1e0").
+        named = json.loads(call.request.form["campaignId"])
+        rows = _bulk.upload_rows(call, None)
     else:
-        campaign_id = call.body["campaignId"]
-        rows = _bulk.upload_rows(call, call.body["contacts"], CSV_COLUMNS)
-    report: dict[str, Any] = {
-        "campaignId": campaign_id,
-        "received": len(rows),
-        "inserted": 0,
-        "duplicates": 0,
-        "dnc": 0,
-        "rejected": [],
-    }
+        named = call.body["campaignId"]
+        rows = _bulk.upload_rows(call, call.body["contacts"])
     with call.services.store.transaction() as state:
-        find_campaign(state, {"campaignId": campaign_id})
+        campaign_id = find_campaign(state, {"campaignId": named})["id"]
+        report: dict[str, Any] = {
+            "campaignId": campaign_id,
+            "received": len(rows),
+            "inserted": 0,
+            "duplicates": 0,
+            "dnc": 0,
+            "rejected": [],
+        }
         for index, row in enumerate(rows, start=1):
             problem = _bulk.row_problem(call, "ContactRow", row)
             if problem:
                 report["rejected"].append(_bulk.rejected(index, row, *problem))
                 continue
-            status, pointer, reason = _rule_problem(state, campaign_id, row)
-            if status == 400:
-                report["rejected"].append(_bulk.rejected(index, row, pointer, reason))
-            elif status and "do-not-call" in reason:
-                report["dnc"] += 1
-            elif status:
-                report["duplicates"] += 1
-            else:
+            problem = _rule_problem(state, campaign_id, row)
+            if problem is None:
                 _insert(call, state, campaign_id, row)
                 report["inserted"] += 1
+            elif problem[0] == "invalid":
+                report["rejected"].append(_bulk.rejected(index, row, *problem[1:]))
+            else:
+                report["dnc" if problem[0] == "dnc" else "duplicates"] += 1
     return report
 
 
@@ -110,7 +110,9 @@ def bulk_upload(call: Call) -> dict[str, Any]:
 def list_contacts(call: Call) -> dict[str, Any]:
     query = call.query
     with call.services.store.transaction() as state:
-        campaign = find_campaign(state, {"campaignId": query["campaignId"]})
+        campaign = state.campaigns.get(query["campaignId"])
+        if campaign is None:
+            raise not_found("campaign", "/query/campaignId", query["campaignId"], "query")
         ids = state.contacts_by_campaign.get(campaign["id"], [])
         wanted = query.get("status")
         if wanted is None:

@@ -12,8 +12,6 @@ from ._base import Call, HandlerSet, paged
 
 handlers = HandlerSet()
 
-CSV_COLUMNS = ("primaryNumber", "firstName", "lastName", "reason")
-
 
 def _get(state: State, record_id: int, pointer: str, location: str = "body") -> Record:
     record = state.dnc.get(record_id)
@@ -83,7 +81,7 @@ def delete_dnc(call: Call) -> dict[str, Any]:
 
 @handlers.operation("bulkUploadDncContacts")
 def bulk_upload_dnc(call: Call) -> dict[str, Any]:
-    rows = _bulk.upload_rows(call, call.body, CSV_COLUMNS)
+    rows = _bulk.upload_rows(call, call.body)
     report: dict[str, Any] = {"received": len(rows), "inserted": 0, "duplicates": 0, "rejected": []}
     with call.services.store.transaction() as state:
         for index, row in enumerate(rows, start=1):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..errors import ApiError, ErrorItem, field_error, not_acceptable, not_found
+from ..errors import ApiError, ErrorItem, not_acceptable, not_found
 from ..state import Record, State
 from ._base import Call, HandlerSet, same_name
 from .campaigns import DEFAULT_STRATEGY
@@ -96,39 +96,40 @@ def delete_strategy(call: Call) -> Record:
 
 # --------------------------------------------------------------------- attempts
 def normalize_retry_map(entries: list[dict[str, Any]], channel: int) -> list[dict[str, int]]:
-    """The retry map in the answer's form (integers, ``delay``), or a 400 naming the entry.
+    """The retry map in the answer's form (integers, ``delay``), or a 406 naming the entry.
 
-    The schema has checked each value's form; these are the rules across keys and entries.
+    The schema has checked each value's form; these are the rules across keys and entries
+    (well-formed but not acceptable, hence 406 as for every business rule).
     """
     if channel == SMS and len(entries) > 1:
-        raise field_error(400, "/body/retryMap/1", "an SMS attempt takes at most one entry")
+        raise not_acceptable("/body/retryMap/1", "an SMS attempt takes at most one entry")
     answer: list[dict[str, int]] = []
     seen_results: dict[int, int] = {}
     for index, entry in enumerate(entries):
         base = f"/body/retryMap/{index}"
         values = {k: int(v) for k, v in entry.items()}
+        sent_as = {"delay": "attempt_delay"} if "delay" not in entry else {}
         if "attempt_delay" in values:
             alias = values.pop("attempt_delay")
             if values.setdefault("delay", alias) != alias:
-                raise field_error(
-                    400,
+                raise not_acceptable(
                     f"{base}/attempt_delay",
                     "attempt_delay and delay are the same field; they differ",
                 )
         for key in FOREIGN_KEYS[channel]:
             if key in values:
+                sent = sent_as.get(key, key)  # as the request named it
                 kind = "a voice" if channel == VOICE else "an SMS"
-                raise field_error(400, f"{base}/{key}", f"{key} does not belong in {kind} attempt")
+                raise not_acceptable(f"{base}/{sent}", f"{sent} does not belong in {kind} attempt")
         for key in REQUIRED_KEYS[channel]:
             if key not in values:
                 kind = "a voice" if channel == VOICE else "an SMS"
-                raise field_error(400, f"{base}/{key}", f"{key} is required in {kind} attempt")
+                raise not_acceptable(f"{base}/{key}", f"{key} is required in {kind} attempt")
         if channel == VOICE:
             values.setdefault("delay", 0)
             result = values["call_result"]
             if result in seen_results:
-                raise field_error(
-                    400,
+                raise not_acceptable(
                     f"{base}/call_result",
                     f"call_result {result} already has entry {seen_results[result]}",
                 )
@@ -160,7 +161,11 @@ def _check_number_free(state: State, attempt: Record) -> None:
 
 
 def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None]) -> None:
-    """Move attempt numbers; retry-map targets follow, entries to a removed attempt go."""
+    """Move attempt numbers; retry-map targets follow, entries to a removed attempt go.
+
+    An entry to a number no attempt had keeps it, unless the attempt itself now has that
+    number: an entry never points at its own attempt, so that one goes too.
+    """
     for attempt in state.attempts.values():
         if attempt["csId"] != strategy_id:
             continue
@@ -174,6 +179,8 @@ def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None])
                 if old_to_new[target] is None:
                     continue
                 entry = {**entry, "attempt_number": old_to_new[target]}
+            if entry.get("attempt_number") == attempt["attemptNumber"]:
+                continue
             kept.append(entry)
         attempt["retryMap"] = kept
 
@@ -195,8 +202,17 @@ def save_attempt(call: Call) -> Record:
     retry_map = normalize_retry_map(body["retryMap"], body["channel"])
     with call.services.store.transaction() as state:
         strategy = _strategy(state, body["csId"], "/body/csId")
-        numbers = [a["attemptNumber"] for a in _attempts_of(state, strategy["id"])]
-        number = body.get("attemptNumber", max(numbers, default=0) + 1)
+        if "attemptNumber" in body:
+            number = body["attemptNumber"]
+        else:
+            numbers = [a["attemptNumber"] for a in _attempts_of(state, strategy["id"])]
+            number = max(numbers, default=0) + 1
+            highest = call.services.spec.schema("AttemptNumber")["maximum"]
+            if number > highest:
+                raise not_acceptable(
+                    "/body/attemptNumber",
+                    f"the next attempt number, {number}, is past the last ({highest}); give one",
+                )
         attempt = {
             "csId": strategy["id"],
             "name": body["name"],
@@ -227,8 +243,8 @@ def update_attempt(call: Call) -> Record:
         if "retryMap" in changes:
             merged["retryMap"] = normalize_retry_map(changes["retryMap"], merged["channel"])
         elif merged["channel"] != current["channel"] and current["retryMap"]:
-            raise field_error(
-                400, "/body/channel", "changing the channel needs a retry map for the new channel"
+            raise not_acceptable(
+                "/body/channel", "changing the channel needs a retry map for the new channel"
             )
         _check_number_free(state, merged)
         _check_not_self(merged)

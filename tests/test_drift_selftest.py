@@ -1,0 +1,102 @@
+"""The kit catches drift: run it against a broken mock, then against the real one (issue 4)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from waitress.server import create_server
+
+from ecm_mock import Settings, create_app
+
+from .broken_mock import BREAKAGES, BrokenMock
+from .conftest import wait_for_port
+
+ECM_MOCK = str(Path(sys.executable).parent / "ecm-mock")
+
+
+@pytest.fixture
+def broken_server():
+    app = create_app(Settings(response_validation="off"))  # the breakage is outside it anyway
+    client = app.test_client()
+    token = client.post("/umm/api/login", json={"username": "admin", "password": "admin"}).json
+    server = create_server(BrokenMock(app, token["token"]), host="127.0.0.1", port=0, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", server.effective_port)
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+def run_kit(tmp_path, *args):
+    result = subprocess.run(
+        [ECM_MOCK, "contract", "--report-dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={k: v for k, v in os.environ.items() if not k.startswith("ECM_CONTRACT_")},
+    )
+    report = json.loads((tmp_path / "drift.json").read_text())
+    return result, {row["operation_id"]: row for row in report["operations"]}
+
+
+@pytest.mark.slow
+def test_each_breakage_is_reported_against_its_operation(broken_server, tmp_path):
+    result, rows = run_kit(
+        tmp_path,
+        "--target",
+        broken_server,
+        "--allow-destructive",
+        "--max-examples",
+        "10",
+        "--seed",
+        "1",
+    )
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    drifted = {op for op, row in rows.items() if row["verdict"] == "drift"}
+    assert drifted == set(BREAKAGES), {op: rows[op]["failed_checks"] for op in drifted}
+    for op, (kind, check) in BREAKAGES.items():
+        if check:
+            assert check in rows[op]["failed_checks"], (kind, rows[op]["failed_checks"])
+        assert rows[op]["failures"][0]["curl"], kind
+    assert rows["listStrategies"]["provenance"] == "inferred"
+    markdown = (tmp_path / "drift.md").read_text()
+    assert "| deleteStrategy | `DELETE /umm/ecm/callStrategy/delete` | inferred | **drift**" in (
+        markdown
+    )
+    assert (tmp_path / "junit.xml").exists()
+
+
+@pytest.mark.slow
+def test_the_real_mock_conforms_with_a_fixed_seed(tmp_path):
+    result, rows = run_kit(tmp_path, "--max-examples", "10", "--seed", "0")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert {row["verdict"] for row in rows.values()} == {"conforms"}
+
+
+def test_an_unreachable_target_exits_2(tmp_path):
+    result = subprocess.run(
+        [ECM_MOCK, "contract", "--target", "http://127.0.0.1:9", "--report-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "cannot reach http://127.0.0.1:9" in result.stderr
+
+
+def test_a_failed_login_exits_2(live_server, tmp_path):
+    result = subprocess.run(
+        [ECM_MOCK, "contract", "--target", live_server, "--password", "wrong"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "login as 'admin'" in result.stderr
+    assert "failed: 401" in result.stderr
