@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: install run test lint lint-spec check clean
+.PHONY: install run test lint lint-spec check contract bench clean
 
 install: $(STAMP)
 
@@ -34,8 +34,17 @@ lint: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ecm-mock check
 
+# The full contract kit against an in-process mock: JUnit and drift reports in reports/contract.
+contract: $(STAMP)
+	$(BIN)/ecm-mock contract --report-dir reports/contract
+
 test: lint lint-spec check
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory contract
+
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python benchmarks/attempt_save.py
 
 clean:
 	rm -rf $(VENV) tools/lint/node_modules dist build reports .pytest_cache .ruff_cache

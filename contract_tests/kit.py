@@ -118,15 +118,27 @@ class Exchange:
     body: Any
     status: int
     response_text: str
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
     def curl(self) -> str:
+        """The request as a curl command ($TOKEN stands for the bearer token)."""
         parts = ["curl", "-X", self.method, shlex.quote(self.url)]
         for name, value in self.headers.items():
             if name.lower() == "authorization":
                 value = "Bearer $TOKEN"
             parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if self.body is not None:
-            parts += ["-d", shlex.quote(json.dumps(self.body, separators=(",", ":")))]
+        if self.files is not None:
+            for name, value in (self.body or {}).items():
+                parts += ["-F", shlex.quote(f"{name}={value}")]
+            for name, (filename, _content, media_type) in self.files.items():
+                parts += ["-F", shlex.quote(f"{name}=@{filename};type={media_type}")]
+        elif self.body is not None:
+            parts += [
+                "-H",
+                shlex.quote("Content-Type: application/json"),
+                "-d",
+                shlex.quote(json.dumps(self.body, separators=(",", ":"))),
+            ]
         return " ".join(parts)
 
 
@@ -221,6 +233,7 @@ class KitSession:
             json if json is not None else data,
             response.status_code,
             response.text[:2000],
+            files,
         )
         return response
 
@@ -255,16 +268,8 @@ class Created:
 @contextmanager
 def in_process_mock(seed: int = 0) -> Iterator[str]:
     """A fresh ecm-mock on a free local port, for as long as the block runs."""
-    from waitress.server import create_server
-
     from ecm_mock import Settings, create_app
+    from ecm_mock.serving import BackgroundServer
 
-    app = create_app(Settings(seed=seed))
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True, name="ecm-mock")
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=5)
+    with BackgroundServer(create_app(Settings(seed=seed))) as server:
+        yield server.url

@@ -30,6 +30,8 @@ def run(config: KitConfig, extra_args: list[str] | None = None) -> int:
         f"--rootdir={HERE}",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:faker",
         "-q",
         f"--seed={config.seed}",
         f"--max-examples={config.max_examples}",

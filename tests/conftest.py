@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from ecm_mock import FixedClock, Settings, create_app, load_spec, services_of
+from ecm_mock.serving import BackgroundServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi" / "ecm.yaml"
@@ -71,29 +69,8 @@ def api(client, auth):
     return call
 
 
-def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
-    """Block until something accepts connections on host:port (never a fixed sleep)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listens on {host}:{port}") from None
-            time.sleep(0.01)
-
-
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The test's app on a real threaded WSGI server (waitress) on a free port."""
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port("127.0.0.1", port)
-    yield f"http://127.0.0.1:{port}"
-    server.close()
-    thread.join(timeout=5)
+    with BackgroundServer(app) as server:
+        yield server.url

@@ -6,16 +6,14 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from waitress.server import create_server
 
 from ecm_mock import Settings, create_app
+from ecm_mock.serving import BackgroundServer
 
 from .broken_mock import BREAKAGES, BrokenMock
-from .conftest import wait_for_port
 
 ECM_MOCK = str(Path(sys.executable).parent / "ecm-mock")
 
@@ -25,12 +23,8 @@ def broken_server():
     app = create_app(Settings(response_validation="off"))  # the breakage is outside it anyway
     client = app.test_client()
     token = client.post("/umm/api/login", json={"username": "admin", "password": "admin"}).json
-    server = create_server(BrokenMock(app, token["token"]), host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port("127.0.0.1", server.effective_port)
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
+    with BackgroundServer(BrokenMock(app, token["token"])) as server:
+        yield server.url
 
 
 def run_kit(tmp_path, *args):

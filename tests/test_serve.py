@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from ecm_mock import Settings
-
-from .conftest import wait_for_port
+from ecm_mock.serving import wait_for_port
 
 ECM_MOCK = shutil.which("ecm-mock") or str(Path(os.sys.executable).parent / "ecm-mock")
 
