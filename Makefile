@@ -38,9 +38,8 @@ check: $(STAMP)
 contract: $(STAMP)
 	$(BIN)/ecm-mock contract --report-dir reports/contract
 
-test: lint lint-spec check
+test: lint lint-spec check contract
 	$(BIN)/pytest $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory contract
 
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)

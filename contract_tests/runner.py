@@ -30,8 +30,8 @@ def run(config: KitConfig, extra_args: list[str] | None = None) -> int:
         f"--rootdir={HERE}",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:faker",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",  # ecm_mock imported faker already
         "-q",
         f"--seed={config.seed}",
         f"--max-examples={config.max_examples}",
