@@ -94,3 +94,20 @@ def test_a_failed_login_exits_2(live_server, tmp_path):
     assert result.returncode == 2
     assert "login as 'admin'" in result.stderr
     assert "failed: 401" in result.stderr
+
+
+def _business_data(dump: dict) -> dict:
+    return {k: v for k, v in dump.items() if k not in ("users", "last_ids")}  # logins update users
+
+
+@pytest.mark.slow
+def test_against_a_real_target_the_default_run_leaves_its_data_as_it_was(
+    live_server, store, tmp_path
+):
+    before = _business_data(store.dump())
+    result, rows = run_kit(tmp_path, "--target", live_server, "--max-examples", "10")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert _business_data(store.dump()) == before
+    # reads were fuzzed, writes only through the self-cleaning scenarios
+    assert rows["listCampaigns"]["exercised"] > 0
+    assert rows["updateDncContact"]["verdict"] == "not tested"
