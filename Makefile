@@ -26,7 +26,7 @@ $(LINT_STAMP): tools/lint/package-lock.json
 	touch $@
 
 lint-spec: $(LINT_STAMP)
-	tools/lint/node_modules/.bin/redocly lint openapi/ecm.yaml --format=stylish
+	tools/lint/node_modules/.bin/redocly lint openapi/ecm.yaml openapi/admin.yaml --format=stylish
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,9 +5,10 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from ecm_mock import ConfigurationError, Settings, create_app, services_of
+from ecm_mock import ConfigurationError, Settings, create_app, load_spec, services_of
 from ecm_mock.app import check_handlers
 from ecm_mock.resources import all_handlers
+from ecm_mock.spec import admin_spec_path
 
 PROBLEM = "application/problem+json"
 
@@ -23,10 +24,11 @@ def sample_request(op):
 
 # ------------------------------------------------------------------- routing
 def test_every_operation_is_routed_to_its_handler(app, spec):
+    admin_spec = load_spec(admin_spec_path(), ecm=False)
     rules = {rule.endpoint: rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"}
-    assert set(rules) == set(spec.operations)
-    for op in spec.operations.values():
-        assert rules[op.operation_id].rule == op.path
+    assert set(rules) == set(spec.operations) | set(admin_spec.operations)
+    for op in [*spec.operations.values(), *admin_spec.operations.values()]:
+        assert rules[op.operation_id].rule == op.path.replace("{", "<").replace("}", ">")
         assert op.method in rules[op.operation_id].methods
 
 

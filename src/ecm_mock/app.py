@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import logging
 import re
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from . import admin
 from .auth import TokenService
-from .clock import Clock
-from .errors import ApiError, ErrorItem, problem_response
+from .clock import ControlledClock
+from .errors import ApiError, ErrorItem, field_error, problem_response
 from .fake import add_fake_data
+from .faults import Faults
 from .fixtures import build_state, read_fixtures
+from .journal import Journal
 from .resources import Call, all_handlers
 from .resources._base import Services
 from .settings import Settings
-from .spec import Operation, Spec, load_spec
-from .state import Store
+from .spec import Operation, Spec, admin_spec_path, load_spec
+from .state import Sessions
 from .validation import ContractValidator
 
 log = logging.getLogger("ecm_mock")
 access_log = logging.getLogger("ecm_mock.access")
 
 EXTENSION = "ecm_mock"
+ADMIN_PREFIX = "/__admin"
+SESSION_HEADER = "X-Mock-Session"
+SESSION_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # admin.yaml's Name schema
+
+Handler = Callable[[Call], Any]
 
 
 class ConfigurationError(Exception):
@@ -44,7 +54,7 @@ def contract_validator(spec: Spec) -> ContractValidator:
 def create_app(
     settings: Settings | None = None,
     *,
-    clock: Clock | None = None,
+    clock: ControlledClock | None = None,
     fixtures: dict[str, Any] | None = None,
 ) -> Flask:
     """Build a mock app. ``fixtures`` (a fixture document) replaces ``settings.fixtures``."""
@@ -52,7 +62,7 @@ def create_app(
     spec = load_spec(settings.spec_path)
     validator = contract_validator(spec)
     document = fixtures if fixtures is not None else read_fixtures(settings.fixtures)
-    clock = clock or Clock()
+    clock = clock or ControlledClock()
 
     def fresh_state():
         state = build_state(document, validator, settings.cisco)
@@ -62,32 +72,34 @@ def create_app(
     services = Services(
         spec=spec,
         settings=settings,
-        store=Store(fresh_state),
+        sessions=Sessions(fresh_state, settings.max_sessions),
         clock=clock,
         tokens=TokenService(clock.time, settings.token_ttl, settings.jwt_secret),
         validator=validator,
+        faults=Faults(settings.seed),
+        journal=Journal(settings.journal_size),
+        fixtures=document,
     )
-    handlers = all_handlers()
-    check_handlers(spec, handlers)
-
     app = Flask("ecm_mock")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION] = services
-    for op in spec.operations.values():
-        app.add_url_rule(
-            re.sub(r"\{(\w+)\}", r"<\1>", op.path),
-            endpoint=op.operation_id,
-            view_func=_view(services, op, handlers[op.operation_id]),
-            methods=[op.method, *op.also_accepts],
-            provide_automatic_options=False,
+    _register(app, spec, all_handlers(), lambda op, h: _ecm_view(services, op, h))
+    if settings.admin:
+        admin_spec = load_spec(admin_spec_path(), ecm=False)
+        admin_validator = contract_validator(admin_spec)
+        _register(
+            app,
+            admin_spec,
+            admin.handlers,
+            lambda op, h: _admin_view(services, admin_validator, op, h),
         )
     _register_error_handlers(app)
-    _register_access_log(app)
+    _register_access_log(app, services)
     return app
 
 
 def services_of(app: Flask) -> Services:
-    """The store, clock, settings and spec an app owns."""
+    """The sessions, clock, faults, journal, settings and spec an app owns."""
     return app.extensions[EXTENSION]
 
 
@@ -104,35 +116,127 @@ def check_handlers(spec: Spec, handlers: dict[str, Callable]) -> None:
         raise ConfigurationError("; ".join(problems))
 
 
-def _view(services: Services, op: Operation, handler: Callable[[Call], Any]) -> Callable:
+def _register(
+    app: Flask,
+    spec: Spec,
+    handlers: dict[str, Handler],
+    make_view: Callable[[Operation, Handler], Callable],
+) -> None:
+    check_handlers(spec, handlers)
+    for op in spec.operations.values():
+        view = make_view(op, handlers[op.operation_id])
+        view.__name__ = op.operation_id
+        app.add_url_rule(
+            re.sub(r"\{(\w+)\}", r"<\1>", op.path),
+            endpoint=op.operation_id,
+            view_func=view,
+            methods=[op.method, *op.also_accepts],
+            provide_automatic_options=False,
+        )
+
+
+def _session(services: Services) -> tuple[str | None, Any]:
+    name = request.headers.get(SESSION_HEADER)
+    if name is not None and not SESSION_NAME.match(name):
+        raise field_error(
+            400,
+            f"/header/{SESSION_HEADER}",
+            "a session name is 1 to 64 letters, digits, '.', '_' or '-'",
+            "header",
+        )
+    return name, services.sessions.store(name)
+
+
+def _ecm_view(services: Services, op: Operation, handler: Handler) -> Callable:
     def view(**_path: Any) -> Response:
+        picked = services.faults.pick(op.operation_id, request.method, request.path)
+        if picked:
+            fault, latency = picked
+            g.ecm_fault = fault.id
+            time.sleep(latency)  # this request's thread only; the server has others
+            if fault.rule.get("status"):
+                return problem_response(
+                    ApiError(fault.rule["status"], f"fault injected by rule {fault.id}")
+                )
+            if fault.rule.get("closeConnection"):
+                return _cut_off()
         try:
+            session, store = _session(services)
             user = (
                 services.tokens.verify(request.headers.get("Authorization")) if op.secured else None
             )
-            check = services.validator.check_request(op, request)
-            if check.errors:
-                raise ApiError(check.status, _summary(check.errors), check.errors)
-            body = handler(Call(op, check.request, services, user))
-            response = Response(
-                json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                status=op.success_status,
-                mimetype="application/json",
+            response = _answer(
+                services.validator,
+                op,
+                handler,
+                lambda checked: Call(op, checked, services, store, user, session),
             )
         except ApiError as error:
             response = problem_response(error)
-        return _checked(services, op, response)
+        return _checked(services, services.validator, op, response)
 
-    view.__name__ = op.operation_id
     return view
 
 
-def _checked(services: Services, op: Operation, response: Response) -> Response:
+def _admin_view(
+    services: Services, validator: ContractValidator, op: Operation, handler: Handler
+) -> Callable:
+    token = services.settings.admin_token
+
+    def view(**_path: Any) -> Response:
+        try:
+            given = request.headers.get("X-Admin-Token", "")
+            if token and not hmac.compare_digest(given.encode(), token.encode()):
+                raise field_error(
+                    401, "/header/X-Admin-Token", "the admin token is missing or wrong", "security"
+                )
+            session, store = _session(services)
+            response = _answer(
+                validator,
+                op,
+                handler,
+                lambda checked: Call(op, checked, services, store, None, session),
+            )
+        except ApiError as error:
+            response = problem_response(error)
+        return _checked(services, validator, op, response)
+
+    return view
+
+
+def _answer(
+    validator: ContractValidator, op: Operation, handler: Handler, make_call: Callable[[Any], Call]
+) -> Response:
+    """Validate the request, run the handler, answer its body with the success status."""
+    check = validator.check_request(op, request)
+    if check.errors:
+        g.ecm_validation_errors = check.errors
+        raise ApiError(check.status, _summary(check.errors), check.errors)
+    body = handler(make_call(check.request))
+    if body is None:
+        return Response(status=op.success_status)
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=op.success_status,
+        mimetype="application/json",
+    )
+
+
+def _cut_off() -> Response:
+    """Headers that promise a body, then none: the server drops the connection mid-answer."""
+    response = Response(iter(()), status=200, mimetype="application/json")
+    response.headers["Content-Length"] = "1024"
+    return response
+
+
+def _checked(
+    services: Services, validator: ContractValidator, op: Operation, response: Response
+) -> Response:
     """The response, if it meets the contract; else (strict) a 500 that says how it broke it."""
     mode = services.settings.response_validation
     if mode == "off":
         return response
-    errors = services.validator.check_response(op, request, response)
+    errors = validator.check_response(op, request, response)
     if not errors:
         return response
     log.error(
@@ -190,7 +294,7 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
 
-def _register_access_log(app: Flask) -> None:
+def _register_access_log(app: Flask, services: Services) -> None:
     @app.before_request
     def start_timer() -> None:
         g.ecm_started = time.perf_counter()
@@ -207,4 +311,20 @@ def _register_access_log(app: Flask) -> None:
             response.status_code,
             millis,
         )
+        if not request.path.startswith(ADMIN_PREFIX):
+            errors = g.get("ecm_validation_errors") or []
+            services.journal.add(
+                {
+                    "at": services.clock.iso(),
+                    "method": request.method,
+                    "path": request.path,
+                    "query": request.query_string.decode("latin-1"),
+                    "operationId": request.endpoint,
+                    "session": request.headers.get(SESSION_HEADER),
+                    "status": response.status_code,
+                    "durationMs": round(millis, 3),
+                    "fault": g.get("ecm_fault"),
+                    "validationErrors": [asdict(e) for e in errors],
+                }
+            )
         return response

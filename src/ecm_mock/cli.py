@@ -58,6 +58,16 @@ def _parser() -> argparse.ArgumentParser:
         help="what to do with a response that breaks the contract (default strict: 500)",
     )
     serve.add_argument("--spec-path", type=Path, help="serve another spec file")
+    serve.add_argument(
+        "--no-admin",
+        dest="admin",
+        action="store_false",
+        default=None,
+        help="do not serve the control plane under /__admin",
+    )
+    serve.add_argument("--admin-token", help="require this X-Admin-Token on /__admin")
+    serve.add_argument("--journal-size", type=int, help="requests the journal keeps (1000)")
+    serve.add_argument("--max-sessions", type=int, help="isolated sessions at once (16)")
     serve.set_defaults(run=_serve)
 
     contract = sub.add_parser(

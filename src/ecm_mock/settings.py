@@ -32,6 +32,10 @@ class Settings:
     response_validation: str = "strict"  # "strict" (500 on a broken response), "warn", "off"
     threads: int = 8  # worker threads of the WSGI server
     spec_path: Path | None = None  # None: the spec shipped with the package
+    admin: bool = True  # serve the control plane under /__admin
+    admin_token: str | None = None  # when set, /__admin needs the header X-Admin-Token
+    journal_size: int = 1000  # requests the journal keeps
+    max_sessions: int = 16  # isolated sessions (X-Mock-Session) alive at once
 
     def __post_init__(self) -> None:
         if self.cisco not in ("cce", "ccx"):
@@ -41,10 +45,9 @@ class Settings:
                 "response_validation must be 'strict', 'warn' or 'off', "
                 f"not {self.response_validation!r}"
             )
-        for name in ("fake_contacts", "fake_dnc", "max_body_bytes", "token_ttl", "threads"):
-            if getattr(self, name) < (
-                1 if name in ("max_body_bytes", "token_ttl", "threads") else 0
-            ):
+        positive = ("max_body_bytes", "token_ttl", "threads", "journal_size", "max_sessions")
+        for name in ("fake_contacts", "fake_dnc", *positive):
+            if getattr(self, name) < (1 if name in positive else 0):
                 raise ValueError(f"{name} is out of range: {getattr(self, name)}")
 
     def replace(self, **changes: Any) -> Settings:
@@ -65,6 +68,12 @@ class Settings:
 
 def _convert(f: dataclasses.Field, raw: str) -> Any:
     kind = str(f.type)
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a yes/no value")
     try:
         if kind.startswith("int"):
             return int(raw)

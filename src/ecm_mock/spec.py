@@ -101,10 +101,19 @@ def read_document(path: str | Path) -> dict[str, Any]:
     return document
 
 
-def load_spec(path: str | Path | None = None) -> Spec:
-    """Read, validate and index a spec. Raises :class:`SpecError` naming the problem."""
+def load_spec(path: str | Path | None = None, *, ecm: bool = True) -> Spec:
+    """Read, validate and index a spec. Raises :class:`SpecError` naming the problem.
+
+    ``ecm``: also hold it to this project's rules for ECM operations (a vendor title, a
+    provenance, one tag); the control plane's own spec is loaded with ``ecm=False``.
+    """
     path = Path(path) if path is not None else default_spec_path()
-    return _load_spec_cached(str(path.resolve()), _mtime(path))
+    return _load_spec_cached(str(path.resolve()), _mtime(path), ecm)
+
+
+def admin_spec_path() -> Path:
+    """The control plane's spec shipped inside the package (a copy of openapi/admin.yaml)."""
+    return Path(str(resources.files("ecm_mock") / "spec" / "admin.yaml"))
 
 
 def _mtime(path: Path) -> float:
@@ -115,13 +124,13 @@ def _mtime(path: Path) -> float:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_spec_cached(path: str, _mtime: float) -> Spec:
+def _load_spec_cached(path: str, _mtime: float, ecm: bool) -> Spec:
     document = read_document(path)
     try:
         validate_openapi(document)
     except Exception as exc:  # the validator raises several types; all mean "invalid"
         raise SpecError(f"{path}: invalid OpenAPI: {_describe_validation_error(exc)}") from None
-    operations = _index_operations(path, document)
+    operations = _index_operations(path, document, ecm)
     return Spec(path=path, document=document, operations=operations)
 
 
@@ -131,7 +140,7 @@ def _describe_validation_error(exc: Exception) -> str:
     return f"{message} (at #/{where})" if where else message
 
 
-def _index_operations(path: str, document: dict[str, Any]) -> dict[str, Operation]:
+def _index_operations(path: str, document: dict[str, Any], ecm: bool) -> dict[str, Operation]:
     global_security = document.get("security", [])
     operations: dict[str, Operation] = {}
     problems: list[str] = []
@@ -147,12 +156,12 @@ def _index_operations(path: str, document: dict[str, Any]) -> dict[str, Operatio
             if op_id in operations:
                 problems.append(f"{where}: operationId {op_id!r} is used twice")
             provenance = op.get("x-ecm-provenance")
-            if provenance not in PROVENANCES:
+            if ecm and provenance not in PROVENANCES:
                 problems.append(
                     f"{where}: x-ecm-provenance must be one of {', '.join(PROVENANCES)}, "
                     f"not {provenance!r}"
                 )
-            if not op.get("x-ecm-title"):
+            if ecm and not op.get("x-ecm-title"):
                 problems.append(f"{where}: no x-ecm-title")
             tags = op.get("tags") or []
             if len(tags) != 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,12 +59,16 @@ class State:
 
 
 class Store:
-    """Owns one :class:`State` and its lock; :meth:`reset` rebuilds it from a factory."""
+    """Owns one :class:`State` and its lock; :meth:`reset` rebuilds it from a factory.
+
+    Snapshots are deep copies of the state, by name; restoring one gives back exactly it.
+    """
 
     def __init__(self, factory: Callable[[], State]) -> None:
         self._factory = factory
         self._lock = threading.RLock()
         self._state = factory()
+        self._snapshots: dict[str, tuple[str, State]] = {}
 
     @contextmanager
     def transaction(self) -> Iterator[State]:
@@ -71,11 +76,81 @@ class Store:
         with self._lock:
             yield self._state
 
-    def reset(self) -> None:
-        fresh = self._factory()
+    def reset(self, factory: Callable[[], State] | None = None) -> None:
+        """Rebuild the state; with ``factory``, from it now and on every later reset."""
+        fresh = (factory or self._factory)()
         with self._lock:
+            self._factory = factory or self._factory
             self._state = fresh
 
     def dump(self) -> dict[str, Any]:
         with self._lock:
             return self._state.dump()
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            state = self._state
+            return {
+                "strategies": len(state.strategies),
+                "attempts": len(state.attempts),
+                "campaigns": len(state.campaigns),
+                "contacts": len(state.contacts),
+                "dnc": len(state.dnc),
+                "preferences": int(state.preferences is not None),
+                "users": len(state.users),
+            }
+
+    def snapshot(self, name: str, taken_at: str) -> None:
+        with self._lock:
+            self._snapshots[name] = (taken_at, copy.deepcopy(self._state))
+
+    def restore(self, name: str) -> bool:
+        with self._lock:
+            if name not in self._snapshots:
+                return False
+            self._state = copy.deepcopy(self._snapshots[name][1])
+            return True
+
+    def delete_snapshot(self, name: str) -> bool:
+        with self._lock:
+            return self._snapshots.pop(name, None) is not None
+
+    def snapshots(self) -> list[tuple[str, str]]:
+        """(name, taken at) of each snapshot, oldest first."""
+        with self._lock:
+            return [(name, taken) for name, (taken, _) in self._snapshots.items()]
+
+
+class Sessions:
+    """The default store and up to ``limit`` isolated, named ones (``X-Mock-Session``).
+
+    A named store is built from the fixtures on first use; past the limit, the one used least
+    recently is dropped.
+    """
+
+    def __init__(self, factory: Callable[[], State], limit: int) -> None:
+        self._factory = factory
+        self.limit = limit
+        self.default = Store(factory)
+        self._named: OrderedDict[str, Store] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def store(self, name: str | None) -> Store:
+        if name is None:
+            return self.default
+        with self._lock:
+            store = self._named.get(name)
+            if store is not None:
+                self._named.move_to_end(name)
+                return store
+        fresh = Store(self._factory)  # built outside the lock: it may take a while
+        with self._lock:
+            store = self._named.setdefault(name, fresh)
+            self._named.move_to_end(name)
+            while len(self._named) > self.limit:
+                self._named.popitem(last=False)
+            return store
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return list(self._named)

@@ -45,6 +45,7 @@ class ValidatedRequest:
 
     body: Any = None
     query: dict[str, Any] = field(default_factory=dict)
+    path: dict[str, Any] = field(default_factory=dict)
     form: dict[str, Any] = field(default_factory=dict)  # multipart fields other than files
     files: dict[str, bytes] = field(default_factory=dict)  # multipart files, raw bytes
     media_type: str | None = None
@@ -148,6 +149,7 @@ class ContractValidator:
             errors = list(result.errors)
             if not errors:
                 validated.query = dict(result.parameters.query)
+                validated.path = dict(result.parameters.path)
         items = list(request_error_items(errors, self._schemas))
         status = 415 if any(i.location == "content-type" for i in items) else 400
         return RequestCheck(validated, items, status)
@@ -284,9 +286,10 @@ def _raw_error_paths(
             for name in names:
                 if name not in declared:
                     yield [*path, name], f"unexpected property {name!r}"
-        elif error.validator == "oneOf" and _required_only(error.validator_value):
+        elif error.validator in ("oneOf", "anyOf") and _required_only(error.validator_value):
             names = [n for branch in error.validator_value for n in branch["required"]]
-            message = f"give exactly one of {', '.join(names)}"
+            how_many = "exactly" if error.validator == "oneOf" else "at least"
+            message = f"give {how_many} one of {', '.join(names)}"
             for name in names:
                 yield [*path, name], message
         elif (

@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..auth import TokenService
-    from ..clock import Clock
+    from ..clock import ControlledClock
+    from ..faults import Faults
+    from ..journal import Journal
     from ..settings import Settings
     from ..spec import Operation, Spec
-    from ..state import Store
+    from ..state import Sessions, Store
     from ..validation import ContractValidator, ValidatedRequest
 
 
@@ -23,10 +25,18 @@ class Services:
 
     spec: Spec
     settings: Settings
-    store: Store
-    clock: Clock
+    sessions: Sessions
+    clock: ControlledClock
     tokens: TokenService
     validator: ContractValidator
+    faults: Faults
+    journal: Journal
+    fixtures: dict  # the fixture document states are built from
+
+    @property
+    def store(self) -> Store:
+        """The default state (requests without an ``X-Mock-Session`` header)."""
+        return self.sessions.default
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,9 @@ class Call:
     operation: Operation
     request: ValidatedRequest
     services: Services
+    store: Store  # the state of the request's session
     user: str | None = None
+    session: str | None = None
 
     @property
     def body(self) -> Any:

@@ -13,7 +13,7 @@ handlers = HandlerSet()
 @handlers.operation("loginUser")
 def login(call: Call) -> dict:
     username, password = call.body["username"], call.body["password"]
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         user = state.users.get(username)
         if (
             user is None

@@ -31,20 +31,20 @@ def default_strategy_id(state: State) -> int:
 
 @handlers.operation("getCiscoCampaigns")
 def get_cisco_campaigns(call: Call) -> list:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         return copy.deepcopy(state.cisco[call.services.settings.cisco])
 
 
 @handlers.operation("listCampaigns")
 def list_campaigns(call: Call) -> list:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         return [copy.deepcopy(c) for _, c in sorted(state.campaigns.items())]
 
 
 @handlers.operation("createCampaign")
 def create_campaign(call: Call) -> Record:
     body = call.with_defaults("CampaignCreate", call.body)
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         return _insert(call, state, body)
 
 
@@ -57,7 +57,7 @@ def create_campaign_by_skill_group(call: Call) -> Record:
             "/body/skillGroupName", "skill groups exist only on a CCE deployment; this one is CCX"
         )
     group = body.pop("skillGroupName")
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         backing = [c for c in state.cisco["cce"] if group in c.get("skillGroups", ())]
         if not backing:
             raise not_found("a Cisco campaign using skill group", "/body/skillGroupName", group)
@@ -87,7 +87,7 @@ def _insert(call: Call, state: State, body: dict[str, Any]) -> Record:
 def update_campaign(call: Call) -> Record:
     changes = dict(call.body)
     campaign_id = changes.pop("id")
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         current = _get(state, campaign_id, "/body/id")
         if "campaignType" in changes and changes["campaignType"] != current["campaignType"]:
             raise not_acceptable("/body/campaignType", "a campaign's type never changes")
@@ -109,7 +109,7 @@ def update_campaign(call: Call) -> Record:
 
 @handlers.operation("setCampaignStatus")
 def set_campaign_status(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         campaign = _get(state, call.body["id"], "/body/id")
         if campaign["status"] != call.body["status"]:
             campaign["status"] = call.body["status"]
@@ -132,7 +132,7 @@ def delete_campaign(call: Call) -> Record:
                 for k in (given or ["id", "crmCampaignId"])
             ],
         )
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         if given == ["id"]:
             campaign = _get(state, call.query["id"], "/query/id", "query")
         else:

@@ -61,7 +61,7 @@ def _insert(call: Call, state: State, campaign_id: int, row: dict[str, Any]) -> 
 
 @handlers.operation("saveCampaignContact")
 def save_contact(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         campaign = find_campaign(state, call.body)
         problem = _rule_problem(state, campaign["id"], call.body)
         if problem:
@@ -80,7 +80,7 @@ def bulk_upload(call: Call) -> dict[str, Any]:
     else:
         named = call.body["campaignId"]
         rows = _bulk.upload_rows(call, call.body["contacts"])
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         campaign_id = find_campaign(state, {"campaignId": named})["id"]
         report: dict[str, Any] = {
             "campaignId": campaign_id,
@@ -109,7 +109,7 @@ def bulk_upload(call: Call) -> dict[str, Any]:
 @handlers.operation("listCampaignContacts")
 def list_contacts(call: Call) -> dict[str, Any]:
     query = call.query
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         campaign = state.campaigns.get(query["campaignId"])
         if campaign is None:
             raise not_found("campaign", "/query/campaignId", query["campaignId"], "query")

@@ -31,7 +31,7 @@ def _insert(call: Call, state: State, fields: dict[str, Any]) -> Record:
 def list_dnc(call: Call) -> dict[str, Any]:
     query = call.query
     needle = (query.get("search") or "").casefold()
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         records = [r for _, r in sorted(state.dnc.items())]
         if needle:
             records = [
@@ -47,7 +47,7 @@ def list_dnc(call: Call) -> dict[str, Any]:
 
 @handlers.operation("saveDncContact")
 def save_dnc(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         number = call.body["primaryNumber"]
         if number in state.dnc_by_number:
             raise not_acceptable("/body/primaryNumber", f"{number} is already on the DNC list")
@@ -58,7 +58,7 @@ def save_dnc(call: Call) -> Record:
 def update_dnc(call: Call) -> Record:
     changes = dict(call.body)
     record_id = changes.pop("id")
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         current = _get(state, record_id, "/body/id")
         number = changes.get("primaryNumber", current["primaryNumber"])
         holder = state.dnc_by_number.get(number)
@@ -72,7 +72,7 @@ def update_dnc(call: Call) -> Record:
 
 @handlers.operation("deleteDncContact")
 def delete_dnc(call: Call) -> dict[str, Any]:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         record = _get(state, call.query["id"], "/query/id", "query")
         del state.dnc_by_number[record["primaryNumber"]]
         del state.dnc[record["id"]]
@@ -83,7 +83,7 @@ def delete_dnc(call: Call) -> dict[str, Any]:
 def bulk_upload_dnc(call: Call) -> dict[str, Any]:
     rows = _bulk.upload_rows(call, call.body)
     report: dict[str, Any] = {"received": len(rows), "inserted": 0, "duplicates": 0, "rejected": []}
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         for index, row in enumerate(rows, start=1):
             problem = _bulk.row_problem(call, "DncCreate", row)
             if problem:

@@ -24,7 +24,7 @@ def _saved(state: State, record_id: int | None, pointer: str, location: str) -> 
 
 @handlers.operation("getPreferenceSettings")
 def get_settings(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         record = state.preferences
         if record is None:
             raise not_found("preference settings", "", "(none saved)", "path")
@@ -34,7 +34,7 @@ def get_settings(call: Call) -> Record:
 @handlers.operation("savePreferenceSettings")
 def save_settings(call: Call) -> Record:
     body = call.with_defaults("PreferenceSettingsSave", call.body)
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         if state.preferences is not None:
             raise not_acceptable(
                 "/body", f"preference settings exist (id {state.preferences['id']}); update them"
@@ -46,7 +46,7 @@ def save_settings(call: Call) -> Record:
 @handlers.operation("updatePreferenceSettings")
 def update_settings(call: Call) -> Record:
     changes: dict[str, Any] = dict(call.body)
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         record = _saved(state, changes["id"], "/body/id", "body")
         record.update(changes)
         return _answer(record)
@@ -54,7 +54,7 @@ def update_settings(call: Call) -> Record:
 
 @handlers.operation("deletePreferenceSettings")
 def delete_settings(call: Call) -> dict[str, Any]:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         record = _saved(state, call.query["id"], "/query/id", "query")
         state.preferences = None
         return {"id": record["id"], "deleted": True}

@@ -50,13 +50,13 @@ def _check_name_free(state: State, name: str, own_id: int | None) -> None:
 
 @handlers.operation("listStrategies")
 def list_strategies(call: Call) -> list:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         return [_summary(state, s) for _, s in sorted(state.strategies.items())]
 
 
 @handlers.operation("saveStrategy")
 def save_strategy(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         _check_name_free(state, call.body["name"], None)
         strategy = {"id": state.next_id("strategy"), "name": call.body["name"]}
         state.strategies[strategy["id"]] = strategy
@@ -65,7 +65,7 @@ def save_strategy(call: Call) -> Record:
 
 @handlers.operation("updateStrategyName")
 def update_strategy_name(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         strategy = _strategy(state, call.body["id"], "/body/id")
         if strategy["name"] == DEFAULT_STRATEGY and call.body["name"] != DEFAULT_STRATEGY:
             raise not_acceptable("/body/id", "the Default strategy keeps its name")
@@ -76,7 +76,7 @@ def update_strategy_name(call: Call) -> Record:
 
 @handlers.operation("deleteStrategy")
 def delete_strategy(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         strategy = _strategy(state, call.query["id"], "/query/id", "query")
         if strategy["name"] == DEFAULT_STRATEGY:
             raise not_acceptable("/query/id", "the Default strategy cannot be deleted", "query")
@@ -191,7 +191,7 @@ def _answer(attempt: Record) -> Record:
 
 @handlers.operation("listStrategyAttempts")
 def list_attempts(call: Call) -> list:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         _strategy(state, call.query["csId"], "/query/csId", "query")
         return [_answer(a) for a in _attempts_of(state, call.query["csId"])]
 
@@ -200,7 +200,7 @@ def list_attempts(call: Call) -> list:
 def save_attempt(call: Call) -> Record:
     body = call.with_defaults("AttemptCreate", call.body)
     retry_map = normalize_retry_map(body["retryMap"], body["channel"])
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         strategy = _strategy(state, body["csId"], "/body/csId")
         if "attemptNumber" in body:
             number = body["attemptNumber"]
@@ -231,7 +231,7 @@ def save_attempt(call: Call) -> Record:
 @handlers.operation("updateStrategyAttempt")
 def update_attempt(call: Call) -> Record:
     changes = dict(call.body)
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         current = state.attempts.get(changes["id"])
         if current is None:
             raise not_found("attempt", "/body/id", changes["id"])
@@ -257,7 +257,7 @@ def update_attempt(call: Call) -> Record:
 
 @handlers.operation("deleteStrategyAttempt")
 def delete_attempt(call: Call) -> Record:
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         attempt = state.attempts.get(call.query["id"])
         if attempt is None:
             raise not_found("attempt", "/query/id", call.query["id"], "query")
@@ -272,7 +272,7 @@ def delete_attempt(call: Call) -> Record:
 @handlers.operation("updateAttemptOrder")
 def update_order(call: Call) -> list:
     wanted = call.body["attemptIds"]
-    with call.services.store.transaction() as state:
+    with call.store.transaction() as state:
         strategy = _strategy(state, call.body["csId"], "/body/csId")
         attempts = {a["id"]: a for a in _attempts_of(state, strategy["id"])}
         if set(wanted) != set(attempts):

@@ -1,0 +1,165 @@
+"""The control plane's handlers (openapi/admin.yaml): state, snapshots, faults, journal, clock.
+
+Like the ECM handlers, they read validated input and hold only what the spec cannot say.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .errors import ApiError, ErrorItem, field_error
+from .fake import add_fake_data
+from .fixtures import FixtureError, build_state
+from .resources._base import Call, HandlerSet
+
+handlers = HandlerSet()
+
+
+def _summary(call: Call) -> dict[str, Any]:
+    return {"session": call.session, "counts": call.store.counts()}
+
+
+def _missing(what: str, pointer: str) -> ApiError:
+    return field_error(404, pointer, f"no {what}", "path")
+
+
+@handlers.operation("resetState")
+def reset_state(call: Call) -> dict[str, Any]:
+    call.store.reset()
+    return _summary(call)
+
+
+@handlers.operation("loadFixtures")
+def load_fixtures(call: Call) -> dict[str, Any]:
+    services = call.services
+    document = call.body
+
+    def factory():
+        state = build_state(document, services.validator, services.settings.cisco)
+        add_fake_data(
+            state,
+            services.settings.seed,
+            services.settings.fake_contacts,
+            services.settings.fake_dnc,
+        )
+        return state
+
+    try:
+        call.store.reset(factory)  # builds first: a bad document leaves the state as it was
+    except FixtureError as exc:
+        raise ApiError(
+            400,
+            f"the fixture document is not usable: {exc}",
+            [ErrorItem("body", "/body", str(exc))],
+        ) from None
+    return _summary(call)
+
+
+@handlers.operation("dumpState")
+def dump_state(call: Call) -> dict[str, Any]:
+    return call.store.dump()
+
+
+@handlers.operation("listSnapshots")
+def list_snapshots(call: Call) -> list[dict[str, str]]:
+    return [{"name": name, "takenAt": taken} for name, taken in call.store.snapshots()]
+
+
+@handlers.operation("takeSnapshot")
+def take_snapshot(call: Call) -> dict[str, str]:
+    taken = call.services.clock.iso()
+    call.store.snapshot(call.body["name"], taken)
+    return {"name": call.body["name"], "takenAt": taken}
+
+
+@handlers.operation("restoreSnapshot")
+def restore_snapshot(call: Call) -> dict[str, Any]:
+    if not call.store.restore(call.request.path["name"]):
+        raise _missing(f"snapshot {call.request.path['name']!r}", "/path/name")
+    return _summary(call)
+
+
+@handlers.operation("deleteSnapshot")
+def delete_snapshot(call: Call) -> None:
+    if not call.store.delete_snapshot(call.request.path["name"]):
+        raise _missing(f"snapshot {call.request.path['name']!r}", "/path/name")
+
+
+@handlers.operation("listSessions")
+def list_sessions(call: Call) -> dict[str, Any]:
+    sessions = call.services.sessions
+    return {"limit": sessions.limit, "sessions": sessions.names()}
+
+
+@handlers.operation("listFaults")
+def list_faults(call: Call) -> list[dict[str, Any]]:
+    return call.services.faults.list()
+
+
+@handlers.operation("addFault")
+def add_fault(call: Call) -> dict[str, Any]:
+    rule = call.body
+    if not ({"latencyMs", "status"} & set(rule) or rule.get("closeConnection")):
+        raise field_error(400, "/body", "a rule needs latencyMs, status or closeConnection")
+    op_id = rule.get("operationId")
+    if op_id is not None and op_id not in call.services.spec.operations:
+        raise field_error(400, "/body/operationId", f"no ECM operation {op_id!r}")
+    latency = rule.get("latencyMs")
+    if isinstance(latency, list) and latency[0] > latency[1]:
+        raise field_error(400, "/body/latencyMs/0", "the range's minimum is above its maximum")
+    return call.services.faults.add(rule).as_dict()
+
+
+@handlers.operation("clearFaults")
+def clear_faults(call: Call) -> None:
+    call.services.faults.clear()
+
+
+@handlers.operation("removeFault")
+def remove_fault(call: Call) -> None:
+    if not call.services.faults.remove(call.request.path["id"]):
+        raise _missing(f"fault rule {call.request.path['id']}", "/path/id")
+
+
+@handlers.operation("readJournal")
+def read_journal(call: Call) -> list[dict[str, Any]]:
+    query = dict(call.query)
+    return call.services.journal.entries(query.pop("limit", None), **query)
+
+
+@handlers.operation("clearJournal")
+def clear_journal(call: Call) -> None:
+    call.services.journal.clear()
+
+
+def _clock_state(call: Call) -> dict[str, Any]:
+    clock = call.services.clock
+    now = clock.time()
+    return {"now": clock.iso(), "epochSeconds": now, "frozen": clock.frozen}
+
+
+@handlers.operation("readClock")
+def read_clock(call: Call) -> dict[str, Any]:
+    return _clock_state(call)
+
+
+@handlers.operation("setClock")
+def set_clock(call: Call) -> dict[str, Any]:
+    change, clock = call.body, call.services.clock
+    at = None
+    if "now" in change:
+        at = datetime.fromisoformat(change["now"].replace("Z", "+00:00"))
+        if at.tzinfo is None:
+            raise field_error(400, "/body/now", "give a time zone (e.g. a Z suffix)")
+        at = at.timestamp()
+    stay_frozen = change.get("frozen", clock.frozen)
+    if at is not None:
+        clock.freeze(at)
+    if stay_frozen and not clock.frozen:
+        clock.freeze()
+    elif not stay_frozen and clock.frozen:
+        clock.unfreeze()
+    if "advanceSeconds" in change:
+        clock.advance(change["advanceSeconds"])
+    return _clock_state(call)
