@@ -5,7 +5,7 @@ Like the ECM handlers, they read validated input and hold only what the spec can
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ApiError, ErrorItem, field_error
@@ -14,6 +14,10 @@ from .fixtures import FixtureError, build_state
 from .resources._base import Call, HandlerSet
 
 handlers = HandlerSet()
+
+# The moments the clock can show: ISO-8601 with a four-digit year (the API's timestamp form).
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 def _summary(call: Call) -> dict[str, Any]:
@@ -48,12 +52,18 @@ def load_fixtures(call: Call) -> dict[str, Any]:
     try:
         call.store.reset(factory)  # builds first: a bad document leaves the state as it was
     except FixtureError as exc:
-        raise ApiError(
-            400,
-            f"the fixture document is not usable: {exc}",
-            [ErrorItem("body", "/body", str(exc))],
-        ) from None
+        raise _unusable(str(exc)) from None
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # a part of the wrong shape (e.g. users.users not a list of objects, attempts not
+        # objects, ids of mixed types) that the schema checks do not reach
+        raise _unusable(f"a part has the wrong shape ({type(exc).__name__}: {exc})") from None
     return _summary(call)
+
+
+def _unusable(message: str) -> ApiError:
+    return ApiError(
+        400, f"the fixture document is not usable: {message}", [ErrorItem("body", "/body", message)]
+    )
 
 
 @handlers.operation("dumpState")
@@ -144,15 +154,24 @@ def read_clock(call: Call) -> dict[str, Any]:
     return _clock_state(call)
 
 
+def _instant(text: str) -> float:
+    try:  # RFC 3339 allows a lower-case 't' and 'z'; fromisoformat does not
+        at = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:
+        raise field_error(400, "/body/now", f"cannot read {text!r} as a moment") from None
+    if at.tzinfo is None:
+        raise field_error(400, "/body/now", "give a time zone (e.g. a Z suffix)")
+    return at.timestamp()
+
+
 @handlers.operation("setClock")
 def set_clock(call: Call) -> dict[str, Any]:
     change, clock = call.body, call.services.clock
-    at = None
-    if "now" in change:
-        at = datetime.fromisoformat(change["now"].replace("Z", "+00:00"))
-        if at.tzinfo is None:
-            raise field_error(400, "/body/now", "give a time zone (e.g. a Z suffix)")
-        at = at.timestamp()
+    at = _instant(change["now"]) if "now" in change else None
+    target = (clock.time() if at is None else at) + change.get("advanceSeconds", 0)
+    if not EARLIEST <= target <= LATEST:  # checked before anything changes
+        pointer = "/body/advanceSeconds" if "advanceSeconds" in change else "/body/now"
+        raise field_error(400, pointer, "the clock would leave the years 1000 to 9999")
     stay_frozen = change.get("frozen", clock.frozen)
     if at is not None:
         clock.freeze(at)

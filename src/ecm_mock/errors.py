@@ -34,12 +34,17 @@ class ApiError(Exception):
         detail: str,
         errors: list[ErrorItem] | tuple[ErrorItem, ...] = (),
         headers: dict[str, str] | None = None,
+        *,
+        outside_contract: bool = False,
     ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.errors = tuple(errors)
         self.headers = headers or {}
+        # an answer about the mock's own extensions (sessions, faults), not the API's: the
+        # API's contract does not describe it, so it is not checked against it
+        self.outside_contract = outside_contract
 
 
 def field_error(status: int, pointer: str, message: str, location: str = "body") -> ApiError:

@@ -73,7 +73,7 @@ class Faults:
                 if not fault.matches(operation_id, method, path):
                     continue
                 if self._rng.random() >= fault.rule.get("probability", 1):
-                    return None
+                    continue  # this rule did not roll: the next matching one may apply
                 fault.hits += 1
                 if fault.remaining is not None:
                     fault.remaining -= 1

@@ -46,10 +46,20 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
-        # close inside the server's own loop, so the loop never polls a closed socket
-        self._server.trigger.pull_trigger(self._server.close)
+        # the worker threads finish their requests first (each pulls the loop's trigger when
+        # done, so the trigger must still be open); then, inside the server's own loop (so it
+        # never polls a closed socket), every connection is closed, kept-alive ones too: the
+        # loop runs until none is left
         self._server.task_dispatcher.shutdown()
+        self._server.trigger.pull_trigger(self._close_all)
         self._thread.join(timeout=10)
+
+    def _close_all(self) -> None:
+        server = self._server
+        for dispatcher in list(server._map.values()):
+            if dispatcher is not server and dispatcher is not server.trigger:
+                dispatcher.close()
+        server.close()  # the listening socket and the trigger
 
     def __enter__(self) -> BackgroundServer:
         return self.start()

@@ -102,6 +102,7 @@ class Store:
 
     def snapshot(self, name: str, taken_at: str) -> None:
         with self._lock:
+            self._snapshots.pop(name, None)  # a retaken snapshot is the newest
             self._snapshots[name] = (taken_at, copy.deepcopy(self._state))
 
     def restore(self, name: str) -> bool:
