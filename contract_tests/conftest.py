@@ -20,8 +20,9 @@ from .kit import (
     KitConfig,
     KitSession,
     TargetError,
+    add_options,
+    config_from_options,
     in_process_mock,
-    parse_suites,
     run_prefix,
 )
 
@@ -31,35 +32,11 @@ POSITIVE_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "406", "409", "429", "5x
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("ecm-contract", "ECM contract kit")
-    group.addoption("--target", help="base URL of the UMM to test (default: an in-process mock)")
-    group.addoption("--username", help="login user (default admin)")
-    group.addoption("--password", help="login password (default admin)")
-    group.addoption("--seed", type=int, help="seed of the generated data (default 0)")
-    group.addoption("--max-examples", type=int, help="examples per operation (default 25)")
-    group.addoption("--suite", help="comma-separated: fuzz,stateful,scenarios (default all)")
-    group.addoption(
-        "--allow-destructive",
-        action="store_true",
-        default=None,
-        help="against a real target, also send requests that change data",
-    )
-    group.addoption("--report-dir", help="write drift.md and drift.json here")
+    add_options(parser.getgroup("ecm-contract", "ECM contract kit").addoption)
 
 
 def _config(pytest_config: pytest.Config) -> KitConfig:
-    option = pytest_config.getoption
-    suites = option("--suite")
-    return KitConfig.from_env(
-        target=option("--target"),
-        username=option("--username"),
-        password=option("--password"),
-        seed=option("--seed"),
-        max_examples=option("--max-examples"),
-        suites=parse_suites(suites) if suites else None,
-        allow_destructive=option("--allow-destructive"),
-        report_dir=option("--report-dir"),
-    )
+    return config_from_options(pytest_config.getoption)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -92,6 +92,48 @@ class KitConfig:
         return cls(**values)
 
 
+# The kit's options, shared by `ecm-mock contract` (argparse) and pytest (addoption).
+OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("--target", {"help": "base URL of the UMM to test (default: an in-process mock)"}),
+    ("--username", {"help": "login user (default admin)"}),
+    ("--password", {"help": "login password (default admin)"}),
+    ("--seed", {"type": int, "help": "seed of the generated requests (default 0)"}),
+    ("--max-examples", {"type": int, "help": "examples per operation (default 25)"}),
+    ("--suite", {"help": "comma-separated: fuzz,stateful,scenarios (default all)"}),
+    (
+        "--allow-destructive",
+        {
+            "action": "store_true",
+            "default": None,
+            "help": "against a real target, also send requests that change "
+            "data (fuzz every operation, run the stateful suite)",
+        },
+    ),
+    ("--report-dir", {"help": "write junit.xml (with ecm-mock contract), drift.md, drift.json"}),
+)
+
+
+def add_options(add: Callable[..., Any]) -> None:
+    """Declare :data:`OPTIONS` with ``add`` (argparse's add_argument or pytest's addoption)."""
+    for flag, settings in OPTIONS:
+        add(flag, **settings)
+
+
+def config_from_options(option: Callable[[str], Any]) -> KitConfig:
+    """A :class:`KitConfig` from option values (``option("--seed")``), then ECM_CONTRACT_*."""
+    suites = option("--suite")
+    return KitConfig.from_env(
+        target=option("--target"),
+        username=option("--username"),
+        password=option("--password"),
+        seed=option("--seed"),
+        max_examples=option("--max-examples"),
+        suites=parse_suites(suites) if suites else None,
+        allow_destructive=option("--allow-destructive"),
+        report_dir=option("--report-dir"),
+    )
+
+
 def parse_suites(text: str) -> tuple[str, ...]:
     suites = tuple(s.strip() for s in text.split(",") if s.strip())
     unknown = [s for s in suites if s not in SUITES]

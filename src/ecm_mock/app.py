@@ -169,22 +169,13 @@ def _ecm_view(services: Services, op: Operation, handler: Handler) -> Callable:
                 )
             if fault.rule.get("closeConnection"):
                 return _cut_off()
-        try:
-            session, store = _session(services)
-            user = (
-                services.tokens.verify(request.headers.get("Authorization")) if op.secured else None
-            )
-            response = _answer(
-                services.validator,
-                op,
-                handler,
-                lambda checked: Call(op, checked, services, store, user, session),
-            )
-        except ApiError as error:
-            if error.outside_contract:
-                return problem_response(error)
-            response = problem_response(error)
-        return _checked(services, services.validator, op, response)
+
+        def authenticate() -> str | None:
+            if not op.secured:
+                return None
+            return services.tokens.verify(request.headers.get("Authorization"))
+
+        return _respond(services, services.validator, op, handler, authenticate, True)
 
     return view
 
@@ -195,27 +186,42 @@ def _admin_view(
     token = services.settings.admin_token
     with_session = _takes_session(validator.spec.operation_document(op.operation_id))
 
-    def view(**_path: Any) -> Response:
-        try:
-            given = request.headers.get("X-Admin-Token", "")
-            if token and not hmac.compare_digest(given.encode(), token.encode()):
-                raise field_error(
-                    401, "/header/X-Admin-Token", "the admin token is missing or wrong", "security"
-                )
-            session, store = _session(services) if with_session else (None, services.store)
-            response = _answer(
-                validator,
-                op,
-                handler,
-                lambda checked: Call(op, checked, services, store, None, session),
+    def authenticate() -> None:
+        given = request.headers.get("X-Admin-Token", "")
+        if token and not hmac.compare_digest(given.encode(), token.encode()):
+            raise field_error(
+                401, "/header/X-Admin-Token", "the admin token is missing or wrong", "security"
             )
-        except ApiError as error:
-            if error.outside_contract:
-                return problem_response(error)
-            response = problem_response(error)
-        return _checked(services, validator, op, response)
+
+    def view(**_path: Any) -> Response:
+        return _respond(services, validator, op, handler, authenticate, with_session)
 
     return view
+
+
+def _respond(
+    services: Services,
+    validator: ContractValidator,
+    op: Operation,
+    handler: Handler,
+    authenticate: Callable[[], str | None],
+    with_session: bool,
+) -> Response:
+    """Session, auth, validation, the handler and the answer's check: one path for all."""
+    try:
+        session, store = _session(services) if with_session else (None, services.store)
+        user = authenticate()
+        response = _answer(
+            validator,
+            op,
+            handler,
+            lambda checked: Call(op, checked, services, store, user, session),
+        )
+    except ApiError as error:
+        if error.outside_contract:
+            return problem_response(error)
+        response = problem_response(error)
+    return _checked(services, validator, op, response)
 
 
 def _answer(

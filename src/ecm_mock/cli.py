@@ -78,19 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "unless --allow-destructive. Every option can also be set as ECM_CONTRACT_<OPTION>. "
         "Exit codes: 0 conforms, 1 violations, 2 target unreachable or login failed.",
     )
-    contract.add_argument("--target", help="base URL, e.g. https://umm.example.com")
-    contract.add_argument("--username", help="login user (default admin)")
-    contract.add_argument("--password", help="login password (default admin)")
-    contract.add_argument("--seed", type=int, help="seed of generated requests (default 0)")
-    contract.add_argument("--max-examples", type=int, help="examples per operation (default 25)")
-    contract.add_argument("--suite", help="comma-separated: fuzz,stateful,scenarios (default all)")
-    contract.add_argument(
-        "--allow-destructive",
-        action="store_true",
-        default=None,
-        help="against a real target, also fuzz operations that change data",
-    )
-    contract.add_argument("--report-dir", help="write junit.xml, drift.md, drift.json here")
+    _add_contract_options(contract)
     contract.set_defaults(run=_contract)
     return parser
 
@@ -133,21 +121,19 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_contract_options(parser: argparse.ArgumentParser) -> None:
+    from contract_tests.kit import add_options
+
+    add_options(parser.add_argument)
+
+
 def _contract(args: argparse.Namespace) -> int:
-    from contract_tests.kit import KitConfig, parse_suites
+    from contract_tests.kit import config_from_options
     from contract_tests.runner import run
 
+    values = vars(args)
     try:
-        config = KitConfig.from_env(
-            target=args.target,
-            username=args.username,
-            password=args.password,
-            seed=args.seed,
-            max_examples=args.max_examples,
-            suites=parse_suites(args.suite) if args.suite else None,
-            allow_destructive=args.allow_destructive,
-            report_dir=args.report_dir,
-        )
+        config = config_from_options(lambda flag: values.get(flag.lstrip("-").replace("-", "_")))
     except ValueError as exc:
         print(f"ecm-mock contract: {exc}", file=sys.stderr)
         return 2
