@@ -3,6 +3,7 @@
 The public API is what ``__all__`` lists; everything else may change.
 """
 
+from .admin_client import AdminClient, AdminError
 from .app import ConfigurationError, create_app, services_of
 from .clock import Clock, FixedClock
 from .errors import ApiError, ErrorItem
@@ -13,6 +14,8 @@ from .spec import Operation, Spec, SpecError, load_spec
 __version__ = "0.1.0"
 
 __all__ = [
+    "AdminClient",
+    "AdminError",
     "ApiError",
     "Clock",
     "ConfigurationError",

@@ -51,7 +51,13 @@ class BackgroundServer:
         # never polls a closed socket), every connection is closed, kept-alive ones too: the
         # loop runs until none is left
         self._server.task_dispatcher.shutdown()
-        self._server.trigger.pull_trigger(self._close_all)
+        try:
+            self._server.trigger.pull_trigger(self._close_all)
+        except OSError:
+            # a worker's pull woke the loop, which ran the thunk (closing the trigger) before
+            # this pull wrote to it: the work is done
+            if not self._server.trigger._closed:
+                raise
         self._thread.join(timeout=10)
 
     def _close_all(self) -> None:
