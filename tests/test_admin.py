@@ -1049,3 +1049,16 @@ def test_set_clock_reads_times_itself_too():
         with pytest.raises(ApiError) as caught:
             admin_handlers._instant(text)
         assert (caught.value.status, caught.value.errors[0].pointer) == (400, "/body/now")
+
+
+def test_reset_with_startup_undoes_loaded_fixtures(client, store):
+    original = store.dump()
+    document = read_fixtures()
+    document["campaigns"] = document["campaigns"][:1]
+    document["contacts"] = [c for c in document["contacts"] if c["campaignId"] == 1]
+    assert client.put("/__admin/fixtures", json=document).status_code == 200
+    assert client.post("/__admin/reset").json["counts"]["campaigns"] == 1  # the loaded document
+    answer = client.post("/__admin/reset?startup=true")
+    assert answer.status_code == 200
+    assert answer.json["counts"]["campaigns"] == 3
+    assert store.dump()["campaigns"] == original["campaigns"]

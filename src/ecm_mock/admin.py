@@ -30,7 +30,7 @@ def _missing(what: str, pointer: str) -> ApiError:
 
 @handlers.operation("resetState")
 def reset_state(call: Call) -> dict[str, Any]:
-    call.store.reset()
+    call.store.reset(call.services.sessions.factory if call.query.get("startup") else None)
     return _summary(call)
 
 

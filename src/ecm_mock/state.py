@@ -130,7 +130,7 @@ class Sessions:
     """
 
     def __init__(self, factory: Callable[[], State], limit: int) -> None:
-        self._factory = factory
+        self.factory = factory  # builds a state from the fixtures the server started with
         self.limit = limit
         self.default = Store(factory)
         self._named: OrderedDict[str, Store] = OrderedDict()
@@ -144,7 +144,7 @@ class Sessions:
             if store is not None:
                 self._named.move_to_end(name)
                 return store
-        fresh = Store(self._factory)  # built outside the lock: it may take a while
+        fresh = Store(self.factory)  # built outside the lock: it may take a while
         with self._lock:
             store = self._named.setdefault(name, fresh)
             self._named.move_to_end(name)
