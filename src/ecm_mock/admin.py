@@ -110,8 +110,6 @@ def list_faults(call: Call) -> list[dict[str, Any]]:
 @handlers.operation("addFault")
 def add_fault(call: Call) -> dict[str, Any]:
     rule = call.body
-    if not ({"latencyMs", "status"} & set(rule) or rule.get("closeConnection")):
-        raise field_error(400, "/body", "a rule needs latencyMs, status or closeConnection")
     op_id = rule.get("operationId")
     if op_id is not None and op_id not in call.services.spec.operations:
         raise field_error(400, "/body/operationId", f"no ECM operation {op_id!r}")
