@@ -117,3 +117,10 @@ def test_a_fixtures_directory_may_leave_kinds_out(tmp_path):
 def test_missing_fixtures_directory(tmp_path):
     with pytest.raises(FixtureError, match="fixtures directory not found"):
         read_fixtures(tmp_path / "absent")
+
+
+def test_a_fixture_of_the_wrong_shape_is_a_clear_error(tmp_path):
+    directory = _copy_fixtures(tmp_path)
+    (directory / "users.yaml").write_text("- just a string\n")
+    with pytest.raises(FixtureError, match="a part has the wrong shape"):
+        create_app(Settings(fixtures=directory))

@@ -55,6 +55,17 @@ def read_fixtures(directory: str | Path | None = None) -> dict[str, Any]:
 
 def build_state(document: dict[str, Any], validator: ContractValidator, flavour: str) -> State:
     """A fresh :class:`State` from a fixture document, every record checked first."""
+    try:
+        return _build_state(document, validator, flavour)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # a part of the wrong shape (users.users not a list of objects, attempts that are not
+        # objects, ids of mixed types) that the record checks do not reach
+        raise FixtureError(f"a part has the wrong shape ({type(exc).__name__}: {exc})") from None
+
+
+def _build_state(document: dict[str, Any], validator: ContractValidator, flavour: str) -> State:
+    if not isinstance(document, dict):
+        raise FixtureError("a fixture document is a mapping of kinds to records")
     unknown = set(document) - set(KINDS)
     if unknown:
         raise FixtureError(f"unknown fixture kind(s): {', '.join(sorted(unknown))}")
