@@ -41,9 +41,11 @@ contract: $(STAMP)
 test: lint lint-spec check contract
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# ecm-mock beside the raw Flask ceiling and Prism, one table (BENCH_ARGS=--quick: smoke run).
+# Installs wrk (apt), and on first use gunicorn (into .venv) and Prism (benchmarks/.prism).
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
-	$(BIN)/python benchmarks/attempt_save.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tools/lint/node_modules dist build reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) tools/lint/node_modules benchmarks/.prism dist build reports .pytest_cache .ruff_cache
