@@ -819,11 +819,6 @@ class TestContactBulkUpload:
     def test_a_malformed_upload_is_refused(self, refused, kwargs, pointer):
         refused(400, pointer, "POST", CONTACT_BULK, **kwargs)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="a campaignId form field that is not JSON fails deserialization, which the "
-        "validator reports at /body; naming the field needs validation.py",
-    )
     def test_a_campaign_id_field_that_is_not_a_number_names_the_field(self, refused):
         refused(
             400,
