@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import ApiError, ErrorItem, field_error
-from .fake import add_fake_data
-from .fixtures import FixtureError, build_state
+from .fixtures import FixtureError, state_factory
 from .resources._base import Call, HandlerSet
 
 handlers = HandlerSet()
@@ -36,19 +35,7 @@ def reset_state(call: Call) -> dict[str, Any]:
 
 @handlers.operation("loadFixtures")
 def load_fixtures(call: Call) -> dict[str, Any]:
-    services = call.services
-    document = call.body
-
-    def factory():
-        state = build_state(document, services.validator, services.settings.cisco)
-        add_fake_data(
-            state,
-            services.settings.seed,
-            services.settings.fake_contacts,
-            services.settings.fake_dnc,
-        )
-        return state
-
+    factory = state_factory(call.body, call.services.validator, call.services.settings)
     try:
         call.store.reset(factory)  # builds first: a bad document leaves the state as it was
     except FixtureError as exc:

@@ -19,9 +19,8 @@ from . import admin
 from .auth import TokenService
 from .clock import ControlledClock
 from .errors import ApiError, ErrorItem, field_error, problem_response
-from .fake import add_fake_data
 from .faults import Faults
-from .fixtures import build_state, read_fixtures
+from .fixtures import read_fixtures, state_factory
 from .journal import Journal
 from .resources import Call, all_handlers
 from .resources._base import Services
@@ -64,21 +63,15 @@ def create_app(
     document = fixtures if fixtures is not None else read_fixtures(settings.fixtures)
     clock = clock or ControlledClock()
 
-    def fresh_state():
-        state = build_state(document, validator, settings.cisco)
-        add_fake_data(state, settings.seed, settings.fake_contacts, settings.fake_dnc)
-        return state
-
     services = Services(
         spec=spec,
         settings=settings,
-        sessions=Sessions(fresh_state, settings.max_sessions),
+        sessions=Sessions(state_factory(document, validator, settings), settings.max_sessions),
         clock=clock,
         tokens=TokenService(clock.time, settings.token_ttl, settings.jwt_secret),
         validator=validator,
         faults=Faults(settings.seed),
         journal=Journal(settings.journal_size),
-        fixtures=document,
     )
     app = Flask("ecm_mock")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes

@@ -7,13 +7,16 @@ preferences) to its records, in the API's own JSON shapes; ``DIR/<kind>.yaml`` h
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .state import State
+from .fake import add_fake_data
+from .settings import Settings
+from .state import State, cisco_id_and_type
 from .validation import ContractValidator
 
 KINDS = ("users", "cisco", "strategies", "campaigns", "contacts", "dnc", "preferences")
@@ -51,6 +54,19 @@ def read_fixtures(directory: str | Path | None = None) -> dict[str, Any]:
         except (OSError, yaml.YAMLError) as exc:
             raise FixtureError(f"{path}: cannot read: {exc}") from None
     return document
+
+
+def state_factory(
+    document: dict[str, Any], validator: ContractValidator, settings: Settings
+) -> Callable[[], State]:
+    """Builds a fresh state from a fixture document plus the data ``settings`` asks Faker for."""
+
+    def fresh() -> State:
+        state = build_state(document, validator, settings.cisco)
+        add_fake_data(state, settings.seed, settings.fake_contacts, settings.fake_dnc)
+        return state
+
+    return fresh
 
 
 def build_state(document: dict[str, Any], validator: ContractValidator, flavour: str) -> State:
@@ -111,7 +127,7 @@ def _build_state(document: dict[str, Any], validator: ContractValidator, flavour
     if not any(s["name"] == "Default" for s in state.strategies.values()):
         raise FixtureError("strategies: the Default strategy is missing")
 
-    cisco_ids = {item.get("campaignId", item.get("id")) for item in state.cisco[flavour]}
+    cisco_ids = {cisco_id_and_type(flavour, item)[0] for item in state.cisco[flavour]}
     for i, campaign in enumerate(doc["campaigns"] or []):
         checker.check("campaigns", i, "Campaign", campaign)
         checker.unique("campaigns", i, state.campaigns, campaign["id"])

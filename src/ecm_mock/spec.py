@@ -51,10 +51,6 @@ class Operation:
     success_status: int
     also_accepts: tuple[str, ...] = ()  # extra methods the mock tolerates (x-ecm-also-accepts)
 
-    @property
-    def reads_only(self) -> bool:
-        return self.method == "GET"
-
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per load
 class Spec:

@@ -18,6 +18,13 @@ from typing import Any
 Record = dict[str, Any]
 
 
+def cisco_id_and_type(flavour: str, item: Record) -> tuple[int, str]:
+    """A Cisco campaign's id and dialing mode: the two flavours name them differently."""
+    if flavour == "cce":
+        return item["campaignId"], item["campaignType"]
+    return item["id"], item["type"]
+
+
 @dataclass
 class State:
     """Everything a mock deployment holds. Records are the API's JSON objects."""

@@ -31,7 +31,6 @@ class Services:
     validator: ContractValidator
     faults: Faults
     journal: Journal
-    fixtures: dict  # the fixture document states are built from
 
     @property
     def store(self) -> Store:

@@ -6,7 +6,7 @@ import copy
 from typing import Any
 
 from ..errors import ApiError, ErrorItem, not_acceptable, not_found
-from ..state import Record, State
+from ..state import Record, State, cisco_id_and_type
 from ._base import Call, HandlerSet, same_name
 
 handlers = HandlerSet()
@@ -14,12 +14,6 @@ handlers = HandlerSet()
 DEFAULT_STRATEGY = "Default"
 # Which Cisco dialing modes can back which ECM campaign type.
 BACKING_TYPES = {"AGENT": {"PREDICTIVE", "PROGRESSIVE", "PREVIEW"}, "IVR": {"IVR"}}
-
-
-def cisco_id_and_type(flavour: str, item: Record) -> tuple[int, str]:
-    if flavour == "cce":
-        return item["campaignId"], item["campaignType"]
-    return item["id"], item["type"]
 
 
 def default_strategy_id(state: State) -> int:
