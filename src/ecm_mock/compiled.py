@@ -1,0 +1,227 @@
+"""The fast path of validation: each operation's schemas compiled once (jsonschema-rs).
+
+openapi-core resolves ``$ref`` s on every call, which is most of a request's time. Here each
+operation's parameters, JSON body and responses are compiled once into jsonschema-rs
+validators. A compiled check only ever answers "valid, and this is what the handler reads";
+whenever it is not sure (a value it does not cast, an invalid value, a media type other than
+plain JSON) it answers ``None`` and openapi-core decides and words the errors, so the contract
+and its messages stay openapi-core's. Nothing about the contract is written here: every schema
+comes from the spec.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema_rs
+from werkzeug.datastructures import MultiDict
+
+from .spec import Spec
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_BOOLEANS = {"true": True, "false": False}
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    name: str
+    location: str  # "query" or "path"
+    type: str  # "integer", "number", "boolean" or "string"
+    default: Any
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What the compiled check read from a valid request."""
+
+    body: Any
+    query: dict[str, Any]
+    path: dict[str, Any]
+
+
+class CompiledOperation:
+    """One operation's compiled request and response checks."""
+
+    def __init__(self, spec: Spec, operation_id: str, compile_schema) -> None:
+        document = spec.operation_document(operation_id)
+        self.parameters: list[_Parameter] | None = []
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for raw in document.get("parameters", []):
+            parameter = _resolve(spec, raw, "parameters")
+            schema = parameter.get("schema", {})
+            kind = _scalar_type(spec, schema)
+            simple = kind is not None and "content" not in parameter
+            if parameter.get("in") not in ("query", "path") or not simple:
+                self.parameters = None  # openapi-core reads this operation's parameters
+                break
+            self.parameters.append(
+                _Parameter(
+                    parameter["name"],
+                    parameter["in"],
+                    kind,
+                    _resolve_schema(spec, schema).get("default"),
+                )
+            )
+            properties[parameter["name"]] = schema
+            if parameter.get("required"):
+                required.append(parameter["name"])
+        self._parameters_schema = (
+            compile_schema({"type": "object", "properties": properties, "required": required})
+            if self.parameters
+            else None
+        )
+        body = document.get("requestBody")
+        self.has_body = body is not None
+        json_body = (body or {}).get("content", {}).get("application/json")
+        self._body_schema = (
+            compile_schema(json_body.get("schema", {})) if json_body is not None else None
+        )
+        self._responses: dict[str, dict[str, Any] | None] = {}
+        for status, response in document.get("responses", {}).items():
+            response = _resolve(spec, response, "responses")
+            content = response.get("content")
+            self._responses[str(status)] = (
+                None
+                if not content
+                else {
+                    media: compile_schema(entry["schema"]) if "schema" in entry else None
+                    for media, entry in content.items()
+                }
+            )
+
+    # ------------------------------------------------------------------ requests
+    def parse_request(
+        self,
+        mimetype: str,
+        data: bytes,
+        args: MultiDict[str, str],
+        view_args: Mapping[str, str],
+    ) -> Parsed | None:
+        """The parsed request if the compiled schemas say it is valid, else ``None``."""
+        values = self._parameters(args, view_args)
+        if values is None:
+            return None
+        body = None
+        if self.has_body:
+            if self._body_schema is None or mimetype != "application/json":
+                return None
+            try:
+                body = json.loads(data)
+            except ValueError:
+                return None
+            if not _is_valid(self._body_schema, body):
+                return None
+        query: dict[str, Any] = {}
+        path: dict[str, Any] = {}
+        for parameter in self.parameters or ():
+            value = values.get(parameter.name, parameter.default)
+            if value is not None:
+                (query if parameter.location == "query" else path)[parameter.name] = value
+        return Parsed(body, query, path)
+
+    def _parameters(
+        self, args: MultiDict[str, str], view_args: Mapping[str, str]
+    ) -> dict[str, Any] | None:
+        if self.parameters is None:
+            return None
+        values: dict[str, Any] = {}
+        for parameter in self.parameters:
+            if parameter.location == "query":
+                given = [v for v in args.getlist(parameter.name) if v != ""]
+                if not given:
+                    continue
+                if len(given) > 1:
+                    return None
+                raw = given[0]
+            else:
+                if parameter.name not in view_args:
+                    return None
+                raw = view_args[parameter.name]
+            value = _cast(parameter.type, raw)
+            if value is None:
+                return None
+            values[parameter.name] = value
+        if self._parameters_schema is not None and not _is_valid(self._parameters_schema, values):
+            return None
+        return values
+
+    # ----------------------------------------------------------------- responses
+    def response_is_valid(self, status: int, mimetype: str, body: Any, empty: bool) -> bool:
+        """``True`` if the compiled schemas accept it; ``False`` means "ask openapi-core"."""
+        key = str(status)
+        if key not in self._responses:
+            key = f"{key[0]}XX"
+            if key not in self._responses:
+                key = "default"
+                if key not in self._responses:
+                    return False
+        content = self._responses[key]
+        if content is None:
+            return empty
+        if empty or mimetype not in content:
+            return False
+        validator = content[mimetype]
+        return validator is None or _is_valid(validator, body)
+
+
+class CompiledSpec:
+    """Every operation of a spec, compiled once; identical schemas share one validator."""
+
+    def __init__(self, spec: Spec) -> None:
+        self._components = spec.document.get("components", {})
+        self._cache: dict[str, Any] = {}
+        self.operations = {
+            op_id: CompiledOperation(spec, op_id, self._compile) for op_id in spec.operations
+        }
+
+    def _compile(self, schema: dict[str, Any]):
+        key = json.dumps(schema, sort_keys=True)
+        validator = self._cache.get(key)
+        if validator is None:
+            root = {**schema, "components": self._components}
+            validator = jsonschema_rs.Draft202012Validator(root, validate_formats=True)
+            self._cache[key] = validator
+        return validator
+
+
+def _is_valid(validator: jsonschema_rs.Draft202012Validator, instance: Any) -> bool:
+    try:
+        return validator.is_valid(instance)
+    except (ValueError, TypeError):  # a value JSON cannot hold (NaN, a set): openapi-core says
+        return False
+
+
+def _cast(kind: str, raw: str) -> Any:
+    """A query or path value as its schema's type, only in the forms any reader agrees on."""
+    if kind == "string":
+        return raw
+    if kind == "integer":
+        return int(raw) if _INTEGER.fullmatch(raw) else None
+    if kind == "number":
+        return float(raw) if _NUMBER.fullmatch(raw) else None
+    return _BOOLEANS.get(raw)
+
+
+def _scalar_type(spec: Spec, schema: dict[str, Any]) -> str | None:
+    kind = _resolve_schema(spec, schema).get("type")
+    return kind if kind in ("integer", "number", "boolean", "string") else None
+
+
+def _resolve_schema(spec: Spec, schema: dict[str, Any]) -> dict[str, Any]:
+    return _resolve(spec, schema, "schemas")
+
+
+def _resolve(spec: Spec, node: dict[str, Any], section: str) -> dict[str, Any]:
+    prefix = f"#/components/{section}/"
+    for _ in range(10):
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if not (isinstance(ref, str) and ref.startswith(prefix)):
+            return node
+        node = spec.document["components"][section][ref[len(prefix) :]]
+    return node
