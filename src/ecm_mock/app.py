@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -18,11 +17,12 @@ from werkzeug.exceptions import HTTPException
 from . import admin
 from .auth import TokenService
 from .clock import ControlledClock
-from .errors import ApiError, ErrorItem, field_error, problem_response
+from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, EngineLike, Envelope, Outcome
+from .errors import ApiError, ErrorItem, problem_response
 from .faults import Faults
 from .fixtures import read_fixtures, state_factory
 from .journal import Journal
-from .resources import Call, all_handlers
+from .resources import all_handlers
 from .resources._base import Services
 from .settings import Settings
 from .spec import Operation, Spec, admin_spec_path, load_spec
@@ -34,10 +34,6 @@ access_log = logging.getLogger("ecm_mock.access")
 
 EXTENSION = "ecm_mock"
 ADMIN_PREFIX = "/__admin"
-SESSION_HEADER = "X-Mock-Session"
-SESSION_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # admin.yaml's Name schema
-
-Handler = Callable[[Call], Any]
 
 
 class ConfigurationError(Exception):
@@ -55,14 +51,42 @@ def create_app(
     *,
     clock: ControlledClock | None = None,
     fixtures: dict[str, Any] | None = None,
+    engine: EngineLike | None = None,
 ) -> Flask:
-    """Build a mock app. ``fixtures`` (a fixture document) replaces ``settings.fixtures``."""
+    """Build a mock app. ``fixtures`` (a fixture document) replaces ``settings.fixtures``.
+
+    ``engine``: where state lives; by default an :class:`~ecm_mock.engine.Engine` in this
+    process, built from ``settings``, ``clock`` and ``fixtures``. The HTTP worker processes of
+    ``ecm-mock serve --workers N`` pass a :class:`~ecm_mock.remote.RemoteEngine` instead.
+    """
     settings = settings or Settings()
+    spec = load_spec(settings.spec_path)
+    if engine is None:
+        engine = build_engine(settings, clock=clock, fixtures=fixtures)
+    app = Flask("ecm_mock")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions[EXTENSION] = engine
+    mode = settings.response_validation
+    _register(app, spec, ECM, engine, contract_validator(spec), mode)
+    if settings.admin:
+        admin_spec = load_spec(admin_spec_path(), ecm=False)
+        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode)
+    _register_error_handlers(app)
+    _register_access_log(app, engine)
+    return app
+
+
+def build_engine(
+    settings: Settings,
+    *,
+    clock: ControlledClock | None = None,
+    fixtures: dict[str, Any] | None = None,
+) -> Engine:
+    """The state side of a mock: handlers checked against the spec, fixtures loaded."""
     spec = load_spec(settings.spec_path)
     validator = contract_validator(spec)
     document = fixtures if fixtures is not None else read_fixtures(settings.fixtures)
     clock = clock or ControlledClock()
-
     services = Services(
         spec=spec,
         settings=settings,
@@ -73,27 +97,22 @@ def create_app(
         faults=Faults(settings.seed),
         journal=Journal(settings.journal_size),
     )
-    app = Flask("ecm_mock")
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions[EXTENSION] = services
-    _register(app, spec, all_handlers(), lambda op, h: _ecm_view(services, op, h))
+    check_handlers(spec, all_handlers())
+    handlers = {ECM: all_handlers()}
+    specs = {ECM: spec}
     if settings.admin:
-        admin_spec = load_spec(admin_spec_path(), ecm=False)
-        admin_validator = contract_validator(admin_spec)
-        _register(
-            app,
-            admin_spec,
-            admin.handlers,
-            lambda op, h: _admin_view(services, admin_validator, op, h),
-        )
-    _register_error_handlers(app)
-    _register_access_log(app, services)
-    return app
+        specs[ADMIN] = load_spec(admin_spec_path(), ecm=False)
+        check_handlers(specs[ADMIN], admin.handlers)
+        handlers[ADMIN] = admin.handlers
+    return Engine(services, handlers, specs)
 
 
 def services_of(app: Flask) -> Services:
     """The sessions, clock, faults, journal, settings and spec an app owns."""
-    return app.extensions[EXTENSION]
+    engine = app.extensions[EXTENSION]
+    if not isinstance(engine, Engine):
+        raise TypeError("this app's state lives in another process (a remote engine)")
+    return engine.services
 
 
 def check_handlers(spec: Spec, handlers: dict[str, Callable]) -> None:
@@ -112,12 +131,13 @@ def check_handlers(spec: Spec, handlers: dict[str, Callable]) -> None:
 def _register(
     app: Flask,
     spec: Spec,
-    handlers: dict[str, Handler],
-    make_view: Callable[[Operation, Handler], Callable],
+    plane: str,
+    engine: EngineLike,
+    validator: ContractValidator,
+    response_validation: str,
 ) -> None:
-    check_handlers(spec, handlers)
     for op in spec.operations.values():
-        view = make_view(op, handlers[op.operation_id])
+        view = _view(plane, op, engine, validator, response_validation)
         view.__name__ = op.operation_id
         app.add_url_rule(
             re.sub(r"\{(\w+)\}", r"<\1>", op.path),
@@ -128,111 +148,77 @@ def _register(
         )
 
 
-def _session(services: Services) -> tuple[str | None, Any]:
-    name = request.headers.get(SESSION_HEADER)
-    if name is not None and not SESSION_NAME.match(name):
-        message = "a session name is 1 to 64 letters, digits, '.', '_' or '-'"
-        raise ApiError(
-            400,
-            message,
-            [ErrorItem("header", f"/header/{SESSION_HEADER}", message)],
-            outside_contract=True,
-        )
-    return name, services.sessions.store(name)
-
-
-def _takes_session(spec_operation: dict[str, Any]) -> bool:
-    """Does a control-plane operation act on a session's state (it declares the header)?"""
-    return any(
-        p.get("$ref", "").endswith("/Session") or p.get("name") == SESSION_HEADER
-        for p in spec_operation.get("parameters", [])
-    )
-
-
-def _ecm_view(services: Services, op: Operation, handler: Handler) -> Callable:
-    def view(**_path: Any) -> Response:
-        picked = services.faults.pick(op.operation_id, request.method, request.path)
-        if picked:
-            fault, latency = picked
-            g.ecm_fault = fault.id
-            time.sleep(latency)  # this request's thread only; the server has others
-            if fault.rule.get("status"):  # deliberate: not checked against the contract
-                return problem_response(
-                    ApiError(fault.rule["status"], f"fault injected by rule {fault.id}")
-                )
-            if fault.rule.get("closeConnection"):
-                return _cut_off()
-
-        def authenticate() -> str | None:
-            if not op.secured:
-                return None
-            return services.tokens.verify(request.headers.get("Authorization"))
-
-        return _respond(services, services.validator, op, handler, authenticate, True)
-
-    return view
-
-
-def _admin_view(
-    services: Services, validator: ContractValidator, op: Operation, handler: Handler
-) -> Callable:
-    token = services.settings.admin_token
-    with_session = _takes_session(validator.spec.operation_document(op.operation_id))
-
-    def authenticate() -> None:
-        given = request.headers.get("X-Admin-Token", "")
-        if token and not hmac.compare_digest(given.encode(), token.encode()):
-            raise field_error(
-                401, "/header/X-Admin-Token", "the admin token is missing or wrong", "security"
-            )
-
-    def view(**_path: Any) -> Response:
-        return _respond(services, validator, op, handler, authenticate, with_session)
-
-    return view
-
-
-def _respond(
-    services: Services,
-    validator: ContractValidator,
+def _view(
+    plane: str,
     op: Operation,
-    handler: Handler,
-    authenticate: Callable[[], str | None],
-    with_session: bool,
-) -> Response:
-    """Session, auth, validation, the handler and the answer's check: one path for all."""
-    try:
-        session, store = _session(services) if with_session else (None, services.store)
-        user = authenticate()
-        response = _answer(
-            validator,
-            op,
-            handler,
-            lambda checked: Call(op, checked, services, store, user, session),
+    engine: EngineLike,
+    validator: ContractValidator,
+    response_validation: str,
+) -> Callable[..., Response]:
+    """Validate, hand over to the engine, render, check the answer: one path for every route."""
+
+    def view(**_path: Any) -> Response:
+        check = validator.check_request(op, request)
+        headers = request.headers
+        envelope = Envelope(
+            plane=plane,
+            operation_id=op.operation_id,
+            method=request.method,
+            path=request.path,
+            query_string=request.query_string.decode("latin-1"),
+            headers={h: headers[h] for h in ENGINE_HEADERS if h in headers},
+            request=None if check.errors else check.request,
+            errors=tuple(check.errors),
+            error_status=check.status,
+            started=g.ecm_started,
         )
-    except ApiError as error:
-        if error.outside_contract:
-            return problem_response(error)
-        response = problem_response(error)
-    return _checked(services, validator, op, response)
+        outcome = engine.handle(envelope)
+        if outcome.delay:
+            time.sleep(outcome.delay)  # this request's thread only; the server has others
+        if outcome.resume:
+            outcome = engine.handle(replace(envelope, fault=outcome.fault))
+        g.ecm_journaled = True
+        if outcome.close:
+            return _cut_off()
+        response = _render(outcome)
+        if not outcome.checked or response_validation == "off":
+            return response
+        errors = validator.check_response(op, request, response, outcome.body)
+        if not errors:
+            return response
+        log.error(
+            "response of %s broke the contract: %s",
+            op.operation_id,
+            "; ".join(f"{e.pointer}: {e.message}" for e in errors),
+        )
+        if response_validation == "warn":
+            return response
+        failed = problem_response(
+            ApiError(
+                500,
+                f"the mock's response to {op.operation_id} broke the contract (a bug in ecm-mock)",
+                errors,
+            )
+        )
+        if outcome.journal_seq is not None:
+            engine.amend(outcome.journal_seq, 500)
+        return failed
+
+    return view
 
 
-def _answer(
-    validator: ContractValidator, op: Operation, handler: Handler, make_call: Callable[[Any], Call]
-) -> Response:
-    """Validate the request, run the handler, answer its body with the success status."""
-    check = validator.check_request(op, request)
-    if check.errors:
-        g.ecm_validation_errors = check.errors
-        raise ApiError(check.status, _summary(check.errors), check.errors)
-    body = handler(make_call(check.request))
-    if body is None:
-        return Response(status=op.success_status)
-    return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=op.success_status,
-        mimetype="application/json",
-    )
+def _render(outcome: Outcome) -> Response:
+    if outcome.body is None and outcome.media_type is None:
+        response = Response(status=outcome.status)
+    else:
+        response = Response(
+            json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")),
+            status=outcome.status,
+            mimetype=outcome.media_type,
+        )
+    for name, value in outcome.headers.items():
+        response.headers[name] = value
+    return response
 
 
 def _cut_off() -> Response:
@@ -240,38 +226,6 @@ def _cut_off() -> Response:
     response = Response(iter(()), status=200, mimetype="application/json")
     response.headers["Content-Length"] = "1024"
     return response
-
-
-def _checked(
-    services: Services, validator: ContractValidator, op: Operation, response: Response
-) -> Response:
-    """The response, if it meets the contract; else (strict) a 500 that says how it broke it."""
-    mode = services.settings.response_validation
-    if mode == "off":
-        return response
-    errors = validator.check_response(op, request, response)
-    if not errors:
-        return response
-    log.error(
-        "response of %s broke the contract: %s",
-        op.operation_id,
-        "; ".join(f"{e.pointer}: {e.message}" for e in errors),
-    )
-    if mode == "warn":
-        return response
-    return problem_response(
-        ApiError(
-            500,
-            f"the mock's response to {op.operation_id} broke the contract (a bug in ecm-mock)",
-            errors,
-        )
-    )
-
-
-def _summary(errors: list[ErrorItem]) -> str:
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{first.pointer or first.location}: {first.message}{more}"
 
 
 def _register_error_handlers(app: Flask) -> None:
@@ -307,15 +261,15 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
 
-def _register_access_log(app: Flask, services: Services) -> None:
+def _register_access_log(app: Flask, engine: EngineLike) -> None:
     @app.before_request
     def start_timer() -> None:
-        g.ecm_started = time.perf_counter()
+        g.ecm_started = time.monotonic()
 
     @app.after_request
     def log_request(response: Response) -> Response:
         started = g.get("ecm_started")
-        millis = (time.perf_counter() - started) * 1000 if started else 0.0
+        millis = (time.monotonic() - started) * 1000 if started else 0.0
         access_log.info(
             '%s "%s %s" %s %.1fms',
             request.remote_addr,
@@ -324,20 +278,20 @@ def _register_access_log(app: Flask, services: Services) -> None:
             response.status_code,
             millis,
         )
-        if not request.path.startswith(ADMIN_PREFIX):
-            errors = g.get("ecm_validation_errors") or []
-            services.journal.add(
-                {
-                    "at": services.clock.iso(),
-                    "method": request.method,
-                    "path": request.path,
-                    "query": request.query_string.decode("latin-1"),
-                    "operationId": request.endpoint,
-                    "session": request.headers.get(SESSION_HEADER),
-                    "status": response.status_code,
-                    "durationMs": round(millis, 3),
-                    "fault": g.get("ecm_fault"),
-                    "validationErrors": [asdict(e) for e in errors],
-                }
+        if not g.get("ecm_journaled") and not request.path.startswith(ADMIN_PREFIX):
+            # answered here without reaching the engine (no route, method, body too large)
+            engine.record(
+                Envelope(
+                    plane=ECM,
+                    operation_id=request.endpoint or "",
+                    method=request.method,
+                    path=request.path,
+                    query_string=request.query_string.decode("latin-1"),
+                    headers={h: request.headers[h] for h in ENGINE_HEADERS if h in request.headers},
+                    request=None,
+                    started=started or time.monotonic(),
+                ),
+                response.status_code,
+                millis,
             )
         return response

@@ -19,10 +19,20 @@ class Journal:
     def size(self) -> int:
         return self._entries.maxlen or 0
 
-    def add(self, entry: dict[str, Any]) -> None:
+    def add(self, entry: dict[str, Any]) -> int:
+        """Append an entry; returns its ``seq``."""
         with self._lock:
             self._seq += 1
             self._entries.append({"seq": self._seq, **entry})
+            return self._seq
+
+    def amend(self, seq: int, **changes: Any) -> None:
+        """Change fields of entry ``seq``, if it is still kept."""
+        with self._lock:
+            for entry in reversed(self._entries):
+                if entry["seq"] == seq:
+                    entry.update(changes)
+                    return
 
     def entries(self, limit: int | None = None, **filters: Any) -> list[dict[str, Any]]:
         """Entries (newest last) whose fields equal every given filter; the newest ``limit``."""

@@ -1,0 +1,242 @@
+"""The engine: everything that reads or changes a mock's state, one call per request.
+
+The HTTP side (:mod:`ecm_mock.app`) parses and validates a request, hands it to the engine as
+an :class:`Envelope`, and renders and checks the :class:`Outcome`. The engine picks faults,
+resolves the session, checks credentials, runs the handler and keeps the journal. Because
+everything stateful happens here, an engine can live in the same process as the app
+(:class:`Engine`, the default) or in its own process serving several HTTP worker processes
+(:mod:`ecm_mock.remote`): state stays consistent because one engine owns it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from .errors import PROBLEM_JSON, ApiError, ErrorItem, field_error, problem
+from .resources import Call
+from .resources._base import Services
+from .spec import Spec
+from .validation import ValidatedRequest
+
+log = logging.getLogger("ecm_mock")
+
+ECM, ADMIN = "ecm", "admin"
+JSON = "application/json"
+SESSION_HEADER = "X-Mock-Session"
+ADMIN_TOKEN_HEADER = "X-Admin-Token"  # noqa: S105 - a header name
+SESSION_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # admin.yaml's Name schema
+
+Handler = Callable[[Call], Any]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One request as the HTTP side hands it over: validated, or with its validation errors."""
+
+    plane: str  # ECM or ADMIN
+    operation_id: str
+    method: str
+    path: str
+    query_string: str
+    headers: dict[str, str]  # only those the engine reads (see ENGINE_HEADERS)
+    request: ValidatedRequest | None  # None when the request broke the contract
+    errors: tuple[ErrorItem, ...] = ()
+    error_status: int = 400  # the status to answer when ``errors`` is not empty
+    started: float = field(default_factory=time.monotonic)  # system-wide clock, any process
+    fault: int | None = None  # set when sent again after a fault's delay
+
+
+ENGINE_HEADERS = ("Authorization", SESSION_HEADER, ADMIN_TOKEN_HEADER)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to answer. ``body`` is a JSON value (None: no body)."""
+
+    status: int
+    body: Any = None
+    media_type: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    checked: bool = True  # check it against the contract (not faults, not the mock's own)
+    delay: float = 0.0  # a fault's latency: wait this long first
+    resume: bool = False  # after the delay, send the envelope again with ``fault`` set
+    close: bool = False  # drop the connection instead of answering
+    fault: int | None = None
+    journal_seq: int | None = None  # the journal entry of this request, if one was made
+
+
+class EngineLike(Protocol):
+    """What the HTTP side needs of an engine, here or in another process."""
+
+    def handle(self, envelope: Envelope) -> Outcome: ...
+
+    def record(
+        self, envelope: Envelope, status: int, millis: float | None = None, fault: int | None = None
+    ) -> int: ...
+
+    def amend(self, seq: int, status: int) -> None: ...
+
+
+class Engine:
+    """State, sessions, faults, journal, clock and tokens of one mock, behind :meth:`handle`.
+
+    Safe to call from many threads: the state is locked per store, as before.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        handlers: dict[str, dict[str, Handler]],
+        specs: dict[str, Spec],
+    ) -> None:
+        self.services = services
+        self._handlers = handlers
+        self._specs = specs
+        self._admin_sessions = (
+            {
+                op_id: _takes_session(specs[ADMIN].operation_document(op_id))
+                for op_id in specs[ADMIN].operations
+            }
+            if ADMIN in specs
+            else {}
+        )
+
+    def handle(self, envelope: Envelope) -> Outcome:
+        outcome = self._outcome(envelope)
+        if envelope.plane != ECM or outcome.resume:
+            return outcome
+        seq = self.record(
+            envelope,
+            outcome.status,
+            (time.monotonic() - envelope.started + outcome.delay) * 1000,
+            outcome.fault if outcome.fault is not None else envelope.fault,
+        )
+        return _replace(outcome, journal_seq=seq)
+
+    def record(
+        self,
+        envelope: Envelope,
+        status: int,
+        millis: float | None = None,
+        fault: int | None = None,
+    ) -> int:
+        """Journal a request (also one the HTTP side answered alone: 404, 405, 413)."""
+        if millis is None:
+            millis = (time.monotonic() - envelope.started) * 1000
+        return self.services.journal.add(
+            {
+                "at": self.services.clock.iso(),
+                "method": envelope.method,
+                "path": envelope.path,
+                "query": envelope.query_string,
+                "operationId": envelope.operation_id or None,
+                "session": envelope.headers.get(SESSION_HEADER),
+                "status": status,
+                "durationMs": round(millis, 3),
+                "fault": fault,
+                "validationErrors": [asdict(e) for e in envelope.errors],
+            }
+        )
+
+    def amend(self, seq: int, status: int) -> None:
+        """The HTTP side changed the answer (its response broke the contract: a 500)."""
+        self.services.journal.amend(seq, status=status)
+
+    # ------------------------------------------------------------------ internals
+    def _outcome(self, envelope: Envelope) -> Outcome:
+        services = self.services
+        fault_id = envelope.fault
+        if envelope.plane == ECM and fault_id is None:
+            picked = services.faults.pick(envelope.operation_id, envelope.method, envelope.path)
+            if picked:
+                fault, latency = picked
+                rule = fault.rule
+                if rule.get("status"):  # deliberate: not checked against the contract
+                    error = ApiError(rule["status"], f"fault injected by rule {fault.id}")
+                    return _problem(error, checked=False, delay=latency, fault=fault.id)
+                if rule.get("closeConnection"):
+                    return Outcome(200, close=True, delay=latency, fault=fault.id)
+                if latency > 0:
+                    return Outcome(0, delay=latency, resume=True, fault=fault.id)
+                fault_id = fault.id
+        try:
+            body = self._run(envelope)
+        except ApiError as error:
+            return _problem(error, checked=not error.outside_contract, fault=fault_id)
+        except Exception as error:  # a bug in a handler: the one error shape, and the log
+            log.exception("unhandled error on %s %s", envelope.method, envelope.path)
+            message = f"internal error ({type(error).__name__}); see the mock's log"
+            return _problem(ApiError(500, message), checked=False, fault=fault_id)
+        op = self._specs[envelope.plane].operation(envelope.operation_id)
+        if body is None:
+            return Outcome(op.success_status, fault=fault_id)
+        return Outcome(op.success_status, body, JSON, fault=fault_id)
+
+    def _run(self, envelope: Envelope) -> Any:
+        services = self.services
+        plane, op_id = envelope.plane, envelope.operation_id
+        op = self._specs[plane].operation(op_id)
+        if plane == ECM or self._admin_sessions.get(op_id):
+            session, store = self._session(envelope.headers.get(SESSION_HEADER))
+        else:
+            session, store = None, services.store
+        user = self._authenticate(envelope, op.secured)
+        if envelope.errors:
+            raise ApiError(envelope.error_status, _summary(envelope.errors), envelope.errors)
+        call = Call(op, envelope.request, services, store, user, session)
+        return self._handlers[plane][op_id](call)
+
+    def _session(self, name: str | None) -> tuple[str | None, Any]:
+        if name is not None and not SESSION_NAME.match(name):
+            message = "a session name is 1 to 64 letters, digits, '.', '_' or '-'"
+            raise ApiError(
+                400,
+                message,
+                [ErrorItem("header", f"/header/{SESSION_HEADER}", message)],
+                outside_contract=True,
+            )
+        return name, self.services.sessions.store(name)
+
+    def _authenticate(self, envelope: Envelope, secured: bool) -> str | None:
+        if envelope.plane == ADMIN:
+            token = self.services.settings.admin_token
+            given = envelope.headers.get(ADMIN_TOKEN_HEADER, "")
+            if token and not hmac.compare_digest(given.encode(), token.encode()):
+                raise field_error(
+                    401,
+                    f"/header/{ADMIN_TOKEN_HEADER}",
+                    "the admin token is missing or wrong",
+                    "security",
+                )
+            return None
+        if not secured:
+            return None
+        return self.services.tokens.verify(envelope.headers.get("Authorization"))
+
+
+def _problem(error: ApiError, **extra: Any) -> Outcome:
+    return Outcome(error.status, problem(error), PROBLEM_JSON, dict(error.headers), **extra)
+
+
+def _replace(outcome: Outcome, **changes: Any) -> Outcome:
+    return Outcome(**{**outcome.__dict__, **changes})
+
+
+def _summary(errors: tuple[ErrorItem, ...]) -> str:
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{first.pointer or first.location}: {first.message}{more}"
+
+
+def _takes_session(spec_operation: dict[str, Any]) -> bool:
+    """Does a control-plane operation act on a session's state (it declares the header)?"""
+    return any(
+        p.get("$ref", "").endswith("/Session") or p.get("name") == SESSION_HEADER
+        for p in spec_operation.get("parameters", [])
+    )
