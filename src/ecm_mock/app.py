@@ -158,14 +158,15 @@ def _view(
     """Validate, hand over to the engine, render, check the answer: one path for every route."""
 
     def view(**_path: Any) -> Response:
-        check = validator.check_request(op, request)
-        headers = request.headers
+        req = request._get_current_object()  # once: every proxy access costs
+        check = validator.check_request(op, req)
+        headers = req.headers
         envelope = Envelope(
             plane=plane,
             operation_id=op.operation_id,
-            method=request.method,
-            path=request.path,
-            query_string=request.query_string.decode("latin-1"),
+            method=req.method,
+            path=req.path,
+            query_string=req.query_string.decode("latin-1"),
             headers={h: headers[h] for h in ENGINE_HEADERS if h in headers},
             request=None if check.errors else check.request,
             errors=tuple(check.errors),
@@ -183,7 +184,7 @@ def _view(
         response = _render(outcome)
         if not outcome.checked or response_validation == "off":
             return response
-        errors = validator.check_response(op, request, response, outcome.body)
+        errors = validator.check_response(op, req, response, outcome.body)
         if not errors:
             return response
         log.error(
@@ -268,26 +269,30 @@ def _register_access_log(app: Flask, engine: EngineLike) -> None:
 
     @app.after_request
     def log_request(response: Response) -> Response:
+        req = request._get_current_object()
         started = g.get("ecm_started")
         millis = (time.monotonic() - started) * 1000 if started else 0.0
-        access_log.info(
-            '%s "%s %s" %s %.1fms',
-            request.remote_addr,
-            request.method,
-            request.full_path.rstrip("?"),
-            response.status_code,
-            millis,
-        )
-        if not g.get("ecm_journaled") and not request.path.startswith(ADMIN_PREFIX):
+        if access_log.isEnabledFor(logging.INFO):
+            query = req.query_string
+            access_log.info(
+                '%s "%s %s%s" %s %.1fms',
+                req.remote_addr,
+                req.method,
+                req.path,
+                "?" + query.decode("latin-1") if query else "",
+                response.status_code,
+                millis,
+            )
+        if not g.get("ecm_journaled") and not req.path.startswith(ADMIN_PREFIX):
             # answered here without reaching the engine (no route, method, body too large)
             engine.record(
                 Envelope(
                     plane=ECM,
-                    operation_id=request.endpoint or "",
-                    method=request.method,
-                    path=request.path,
-                    query_string=request.query_string.decode("latin-1"),
-                    headers={h: request.headers[h] for h in ENGINE_HEADERS if h in request.headers},
+                    operation_id=req.endpoint or "",
+                    method=req.method,
+                    path=req.path,
+                    query_string=req.query_string.decode("latin-1"),
+                    headers={h: req.headers[h] for h in ENGINE_HEADERS if h in req.headers},
                     request=None,
                     started=started or time.monotonic(),
                 ),

@@ -14,6 +14,7 @@ import jwt
 from .errors import ApiError, ErrorItem
 
 ALGORITHM = "HS256"
+VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class TokenService:
         self._clock = clock
         self._ttl = ttl
         self._secret = secret or secrets.token_urlsafe(32)
+        # tokens already verified: signature and claims do not change, so only the expiry is
+        # checked again (on the clock, which may move); bounded, cleared when full
+        self._verified: dict[str, tuple[str, float]] = {}
 
     def issue(self, username: str) -> Tokens:
         now = int(self._clock())
@@ -60,9 +64,16 @@ class TokenService:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("the Authorization header must be 'Bearer <token>'")
+        token = token.strip()
+        known = self._verified.get(token)
+        if known is not None:
+            subject, expires = known
+            if expires <= self._clock():
+                raise _unauthorized("the token has expired")
+            return subject
         try:
             claims = jwt.decode(
-                token.strip(),
+                token,
                 self._secret,
                 algorithms=[ALGORITHM],
                 # expiry is checked below, on the mock's clock, which may run ahead or behind
@@ -76,6 +87,9 @@ class TokenService:
             raise _unauthorized(f"the token is not valid: {exc}") from None
         if claims.get("typ") != "access":
             raise _unauthorized("the token is not an access token")
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (str(claims["sub"]), claims["exp"])
         if claims["exp"] <= self._clock():
             raise _unauthorized("the token has expired")
         return str(claims["sub"])

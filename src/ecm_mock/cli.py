@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--fake-contacts", type=int, help="generate N extra contacts")
     serve.add_argument("--fake-dnc", type=int, help="generate N extra DNC numbers")
     serve.add_argument("--threads", type=int, help="server threads (default 8)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="HTTP worker processes (default 1); with more, one engine process holds the state",
+    )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body (default 10 MB)")
     serve.add_argument("--token-ttl", type=int, help="token lifetime in seconds (default 36000)")
     serve.add_argument(
@@ -101,16 +106,16 @@ def _serve(args: argparse.Namespace) -> int:
     options = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     try:
         settings = Settings.from_env(**options)
+        if settings.workers > 1:
+            from . import workers
+
+            return workers.serve(settings, lambda url: _announce(settings, url))
         app = create_app(settings)
     except (ValueError, SpecError, FixtureError, ConfigurationError) as exc:
         print(f"ecm-mock serve: {exc}", file=sys.stderr)
         return 2
     server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads)
-    print(
-        f"ecm-mock {__version__} listening on http://{settings.host}:{server.effective_port} "
-        f"(seed {settings.seed}, cisco {settings.cisco}); Ctrl-C stops it",
-        flush=True,
-    )
+    _announce(settings, f"http://{settings.host}:{server.effective_port}")
     try:
         server.run()  # returns on Ctrl-C (waitress handles KeyboardInterrupt itself)
     except KeyboardInterrupt:
@@ -119,6 +124,15 @@ def _serve(args: argparse.Namespace) -> int:
         server.close()
     print("ecm-mock: stopped", flush=True)
     return 0
+
+
+def _announce(settings: Settings, url: str) -> None:
+    processes = f", {settings.workers} workers" if settings.workers > 1 else ""
+    print(
+        f"ecm-mock {__version__} listening on {url} "
+        f"(seed {settings.seed}, cisco {settings.cisco}{processes}); Ctrl-C stops it",
+        flush=True,
+    )
 
 
 def _add_contract_options(parser: argparse.ArgumentParser) -> None:

@@ -123,7 +123,7 @@ def _build_state(document: dict[str, Any], validator: ContractValidator, flavour
             attempt = {**attempt, "csId": strategy["id"]}
             checker.check(f"strategies[{i}].attempts", j, "Attempt", attempt)
             checker.unique("attempts", j, state.attempts, attempt["id"])
-            state.attempts[attempt["id"]] = attempt
+            state.add_attempt(attempt)
     if not any(s["name"] == "Default" for s in state.strategies.values()):
         raise FixtureError("strategies: the Default strategy is missing")
 

@@ -30,7 +30,8 @@ class Settings:
     jwt_secret: str | None = None  # None: a random secret per app
     max_body_bytes: int = 10 * 1024 * 1024
     response_validation: str = "strict"  # "strict" (500 on a broken response), "warn", "off"
-    threads: int = 8  # worker threads of the WSGI server
+    threads: int = 8  # threads of the HTTP server (of each worker process, with workers > 1)
+    workers: int = 1  # HTTP worker processes; above 1, the state lives in an engine process
     spec_path: Path | None = None  # None: the spec shipped with the package
     admin: bool = True  # serve the control plane under /__admin
     admin_token: str | None = None  # when set, /__admin needs the header X-Admin-Token
@@ -45,7 +46,14 @@ class Settings:
                 "response_validation must be 'strict', 'warn' or 'off', "
                 f"not {self.response_validation!r}"
             )
-        positive = ("max_body_bytes", "token_ttl", "threads", "journal_size", "max_sessions")
+        positive = (
+            "max_body_bytes",
+            "token_ttl",
+            "threads",
+            "workers",
+            "journal_size",
+            "max_sessions",
+        )
         for name in ("fake_contacts", "fake_dnc", *positive):
             if getattr(self, name) < (1 if name in positive else 0):
                 raise ValueError(f"{name} is out of range: {getattr(self, name)}")

@@ -18,6 +18,16 @@ from typing import Any
 Record = dict[str, Any]
 
 
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (dicts, lists, scalars): what records are. Faster than
+    :func:`copy.deepcopy`, which every answer pays for."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) if isinstance(v, dict | list) else v for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) if isinstance(v, dict | list) else v for v in value]
+    return value
+
+
 def cisco_id_and_type(flavour: str, item: Record) -> tuple[int, str]:
     """A Cisco campaign's id and dialing mode: the two flavours name them differently."""
     if flavour == "cce":
@@ -34,6 +44,7 @@ class State:
     cisco: dict[str, list[Record]] = field(default_factory=lambda: {"cce": [], "ccx": []})
     strategies: dict[int, Record] = field(default_factory=dict)  # {id, name}
     attempts: dict[int, Record] = field(default_factory=dict)  # the Attempt objects
+    attempts_by_strategy: dict[int, set[int]] = field(default_factory=dict)  # csId -> ids
     campaigns: dict[int, Record] = field(default_factory=dict)
     contacts: dict[int, Record] = field(default_factory=dict)
     contacts_by_campaign: dict[int, list[int]] = field(default_factory=dict)  # ids, ascending
@@ -45,6 +56,19 @@ class State:
     preferences: Record | None = None  # with the password; answers leave it out
     last_ids: dict[str, int] = field(default_factory=dict)
 
+    def add_attempt(self, attempt: Record) -> None:
+        """Store an attempt (new, or changed: an attempt never changes strategy)."""
+        self.attempts[attempt["id"]] = attempt
+        self.attempts_by_strategy.setdefault(attempt["csId"], set()).add(attempt["id"])
+
+    def remove_attempt(self, attempt_id: int) -> None:
+        attempt = self.attempts.pop(attempt_id)
+        self.attempts_by_strategy.get(attempt["csId"], set()).discard(attempt_id)
+
+    def attempts_in(self, strategy_id: int) -> list[Record]:
+        """The strategy's attempts, in no particular order."""
+        return [self.attempts[i] for i in self.attempts_by_strategy.get(strategy_id, ())]
+
     def next_id(self, kind: str) -> int:
         self.last_ids[kind] = self.last_ids.get(kind, 0) + 1
         return self.last_ids[kind]
@@ -52,15 +76,15 @@ class State:
     def dump(self) -> dict[str, Any]:
         """A JSON-ready deep copy of everything (for tests and the control plane)."""
         return {
-            "license": copy.deepcopy(self.license),
-            "users": copy.deepcopy(self.users),
-            "cisco": copy.deepcopy(self.cisco),
-            "strategies": [copy.deepcopy(v) for _, v in sorted(self.strategies.items())],
-            "attempts": [copy.deepcopy(v) for _, v in sorted(self.attempts.items())],
-            "campaigns": [copy.deepcopy(v) for _, v in sorted(self.campaigns.items())],
-            "contacts": [copy.deepcopy(v) for _, v in sorted(self.contacts.items())],
-            "dnc": [copy.deepcopy(v) for _, v in sorted(self.dnc.items())],
-            "preferences": copy.deepcopy(self.preferences),
+            "license": copy_json(self.license),
+            "users": copy_json(self.users),
+            "cisco": copy_json(self.cisco),
+            "strategies": [copy_json(v) for _, v in sorted(self.strategies.items())],
+            "attempts": [copy_json(v) for _, v in sorted(self.attempts.items())],
+            "campaigns": [copy_json(v) for _, v in sorted(self.campaigns.items())],
+            "contacts": [copy_json(v) for _, v in sorted(self.contacts.items())],
+            "dnc": [copy_json(v) for _, v in sorted(self.dnc.items())],
+            "preferences": copy_json(self.preferences),
             "last_ids": dict(self.last_ids),
         }
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from ..state import copy_json
 
 if TYPE_CHECKING:
     from ..auth import TokenService
@@ -63,7 +64,7 @@ class Call:
         properties = self.services.spec.schema(schema_name).get("properties", {})
         for name, prop in properties.items():
             if name not in filled and isinstance(prop, dict) and "default" in prop:
-                filled[name] = copy.deepcopy(prop["default"])
+                filled[name] = copy_json(prop["default"])
         return filled
 
 
@@ -85,7 +86,7 @@ def paged(
     page: int,
     size: int,
     total: int | None = None,
-    render: Callable[[Any], Any] = copy.deepcopy,
+    render: Callable[[Any], Any] = copy_json,
 ) -> dict[str, Any]:
     """The page envelope over a sequence (ordered as it should be listed)."""
     items = items if isinstance(items, Sequence) else list(items)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import copy
-
 from ..errors import ApiError, ErrorItem
+from ..state import copy_json
 from ._base import Call, HandlerSet
 
 handlers = HandlerSet()
@@ -26,8 +25,8 @@ def login(call: Call) -> dict:
                 [ErrorItem("body", "/body/password", "wrong username or password")],
             )
         user["userDetails"]["lastLogin"] = call.services.clock.java_date()
-        details = copy.deepcopy(user["userDetails"])
-        license_ = copy.deepcopy(state.license)
+        details = copy_json(user["userDetails"])
+        license_ = copy_json(state.license)
     tokens = call.services.tokens.issue(username)
     return {
         **license_,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from ..errors import ApiError, ErrorItem, not_acceptable, not_found
-from ..state import Record, State, cisco_id_and_type
+from ..state import Record, State, cisco_id_and_type, copy_json
 from ._base import Call, HandlerSet, same_name
 
 handlers = HandlerSet()
@@ -26,13 +25,13 @@ def default_strategy_id(state: State) -> int:
 @handlers.operation("getCiscoCampaigns")
 def get_cisco_campaigns(call: Call) -> list:
     with call.store.transaction() as state:
-        return copy.deepcopy(state.cisco[call.services.settings.cisco])
+        return copy_json(state.cisco[call.services.settings.cisco])
 
 
 @handlers.operation("listCampaigns")
 def list_campaigns(call: Call) -> list:
     with call.store.transaction() as state:
-        return [copy.deepcopy(c) for _, c in sorted(state.campaigns.items())]
+        return [copy_json(c) for _, c in sorted(state.campaigns.items())]
 
 
 @handlers.operation("createCampaign")
@@ -74,7 +73,7 @@ def _insert(call: Call, state: State, body: dict[str, Any]) -> Record:
     }
     state.campaigns[record["id"]] = record
     state.contacts_by_campaign[record["id"]] = []
-    return copy.deepcopy(record)
+    return copy_json(record)
 
 
 @handlers.operation("updateCampaign")
@@ -98,7 +97,7 @@ def update_campaign(call: Call) -> Record:
         if merged != current:
             merged["updatedAt"] = call.services.clock.iso()
         state.campaigns[campaign_id] = merged
-        return copy.deepcopy(merged)
+        return copy_json(merged)
 
 
 @handlers.operation("setCampaignStatus")
@@ -108,7 +107,7 @@ def set_campaign_status(call: Call) -> Record:
         if campaign["status"] != call.body["status"]:
             campaign["status"] = call.body["status"]
             campaign["updatedAt"] = call.services.clock.iso()
-        return copy.deepcopy(campaign)
+        return copy_json(campaign)
 
 
 @handlers.operation("deleteCampaign")

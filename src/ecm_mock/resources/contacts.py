@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import zoneinfo
 from typing import Any
 
 from ..errors import not_acceptable, not_found
-from ..state import Record, State
+from ..state import Record, State, copy_json
 from . import _bulk
 from ._base import Call, HandlerSet, paged
 from .campaigns import find_campaign
@@ -67,7 +66,7 @@ def save_contact(call: Call) -> Record:
         if problem:
             _kind, pointer, reason = problem
             raise not_acceptable("/body" + pointer, reason)
-        return copy.deepcopy(_insert(call, state, campaign["id"], call.body))
+        return copy_json(_insert(call, state, campaign["id"], call.body))
 
 
 @handlers.operation("bulkUploadCampaignContacts")
@@ -117,12 +116,12 @@ def list_contacts(call: Call) -> dict[str, Any]:
         wanted = query.get("status")
         if wanted is None:
             return paged(
-                ids, query["page"], query["size"], render=lambda i: copy.deepcopy(state.contacts[i])
+                ids, query["page"], query["size"], render=lambda i: copy_json(state.contacts[i])
             )
         matching = [i for i in ids if state.contacts[i]["status"] == wanted]
         return paged(
             matching,
             query["page"],
             query["size"],
-            render=lambda i: copy.deepcopy(state.contacts[i]),
+            render=lambda i: copy_json(state.contacts[i]),
         )

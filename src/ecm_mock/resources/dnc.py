@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from ..errors import not_acceptable, not_found
-from ..state import Record, State
+from ..state import Record, State, copy_json
 from . import _bulk
 from ._base import Call, HandlerSet, paged
 
@@ -51,7 +50,7 @@ def save_dnc(call: Call) -> Record:
         number = call.body["primaryNumber"]
         if number in state.dnc_by_number:
             raise not_acceptable("/body/primaryNumber", f"{number} is already on the DNC list")
-        return copy.deepcopy(_insert(call, state, call.body))
+        return copy_json(_insert(call, state, call.body))
 
 
 @handlers.operation("updateDncContact")
@@ -67,7 +66,7 @@ def update_dnc(call: Call) -> Record:
         del state.dnc_by_number[current["primaryNumber"]]
         current.update(changes)
         state.dnc_by_number[number] = record_id
-        return copy.deepcopy(current)
+        return copy_json(current)
 
 
 @handlers.operation("deleteDncContact")

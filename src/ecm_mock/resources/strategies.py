@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from ..errors import ApiError, ErrorItem, not_acceptable, not_found
-from ..state import Record, State
+from ..state import Record, State, copy_json
 from ._base import Call, HandlerSet, same_name
 from .campaigns import DEFAULT_STRATEGY
 
@@ -31,14 +30,11 @@ def _strategy(state: State, strategy_id: int, pointer: str, location: str = "bod
 
 
 def _attempts_of(state: State, strategy_id: int) -> list[Record]:
-    return sorted(
-        (a for a in state.attempts.values() if a["csId"] == strategy_id),
-        key=lambda a: a["attemptNumber"],
-    )
+    return sorted(state.attempts_in(strategy_id), key=lambda a: a["attemptNumber"])
 
 
 def _summary(state: State, strategy: Record) -> Record:
-    count = sum(1 for a in state.attempts.values() if a["csId"] == strategy["id"])
+    count = len(state.attempts_in(strategy["id"]))
     return {"id": strategy["id"], "name": strategy["name"], "attemptCount": count}
 
 
@@ -89,7 +85,7 @@ def delete_strategy(call: Call) -> Record:
             )
         attempts = _attempts_of(state, strategy["id"])
         for attempt in attempts:
-            del state.attempts[attempt["id"]]
+            state.remove_attempt(attempt["id"])
         del state.strategies[strategy["id"]]
         return {"id": strategy["id"], "deleted": True, "attemptsDeleted": len(attempts)}
 
@@ -148,12 +144,8 @@ def _check_not_self(attempt: Record) -> None:
 
 
 def _check_number_free(state: State, attempt: Record) -> None:
-    for other in state.attempts.values():
-        if (
-            other["csId"] == attempt["csId"]
-            and other["id"] != attempt.get("id")
-            and other["attemptNumber"] == attempt["attemptNumber"]
-        ):
+    for other in state.attempts_in(attempt["csId"]):
+        if other["id"] != attempt.get("id") and other["attemptNumber"] == attempt["attemptNumber"]:
             raise not_acceptable(
                 "/body/attemptNumber",
                 f"attempt number {attempt['attemptNumber']} is taken in strategy {attempt['csId']}",
@@ -166,9 +158,7 @@ def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None])
     An entry to a number no attempt had keeps it, unless the attempt itself now has that
     number: an entry never points at its own attempt, so that one goes too.
     """
-    for attempt in state.attempts.values():
-        if attempt["csId"] != strategy_id:
-            continue
+    for attempt in state.attempts_in(strategy_id):
         new_number = old_to_new.get(attempt["attemptNumber"])
         if new_number is not None:
             attempt["attemptNumber"] = new_number
@@ -186,7 +176,7 @@ def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None])
 
 
 def _answer(attempt: Record) -> Record:
-    return copy.deepcopy(attempt)
+    return copy_json(attempt)
 
 
 @handlers.operation("listStrategyAttempts")
@@ -205,7 +195,7 @@ def save_attempt(call: Call) -> Record:
         if "attemptNumber" in body:
             number = body["attemptNumber"]
         else:
-            numbers = [a["attemptNumber"] for a in _attempts_of(state, strategy["id"])]
+            numbers = (a["attemptNumber"] for a in state.attempts_in(strategy["id"]))
             number = max(numbers, default=0) + 1
             highest = call.services.spec.schema("AttemptNumber")["maximum"]
             if number > highest:
@@ -224,7 +214,7 @@ def save_attempt(call: Call) -> Record:
         _check_number_free(state, attempt)
         _check_not_self(attempt)
         attempt = {"id": state.next_id("attempt"), **attempt}
-        state.attempts[attempt["id"]] = attempt
+        state.add_attempt(attempt)
         return _answer(attempt)
 
 
@@ -251,7 +241,7 @@ def update_attempt(call: Call) -> Record:
         if merged["attemptNumber"] != current["attemptNumber"]:
             # entries of the other attempts follow this one to its new number
             _renumber(state, current["csId"], {current["attemptNumber"]: merged["attemptNumber"]})
-        state.attempts[current["id"]] = merged
+        state.add_attempt(merged)
         return _answer(merged)
 
 
@@ -264,7 +254,7 @@ def delete_attempt(call: Call) -> Record:
         remaining = [a for a in _attempts_of(state, attempt["csId"]) if a["id"] != attempt["id"]]
         old_to_new: dict[int, int | None] = {attempt["attemptNumber"]: None}
         old_to_new.update({a["attemptNumber"]: n for n, a in enumerate(remaining, start=1)})
-        del state.attempts[attempt["id"]]
+        state.remove_attempt(attempt["id"])
         _renumber(state, attempt["csId"], old_to_new)
         return {"id": attempt["id"], "deleted": True}
 

@@ -1,0 +1,133 @@
+"""An engine in its own process, and the client HTTP worker processes reach it with.
+
+``ecm-mock serve --workers N`` runs N HTTP worker processes (they parse, validate, render and
+check, in parallel) and one engine process that owns the state (it runs one request's stateful
+part at a time, so every worker sees the same state). They talk over a Unix socket in a
+directory only this user can open: each message is a pickled ``(method, arguments)`` and its
+answer, framed by :class:`multiprocessing.connection.Connection`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import socket
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from .engine import Engine, Envelope, Outcome
+
+log = logging.getLogger("ecm_mock")
+
+_METHODS = ("handle", "record", "amend")
+
+
+class EngineGone(ConnectionError):
+    """The engine process does not answer (it stopped, or was never started)."""
+
+
+class EngineServer:
+    """Serves one :class:`Engine` on a Unix socket until :meth:`stop` or the process ends."""
+
+    def __init__(self, engine: Engine, address: str) -> None:
+        self.engine = engine
+        self.address = address
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(address)
+        self._listener.listen(256)
+        self._stopping = False
+
+    def serve_forever(self) -> None:
+        connections: list[Connection] = []
+        try:
+            while not self._stopping:
+                for ready in wait([self._listener, *connections], timeout=0.5):
+                    if ready is self._listener:
+                        client, _ = self._listener.accept()
+                        connections.append(Connection(client.detach()))
+                        continue
+                    try:
+                        message = ready.recv_bytes()
+                    except (EOFError, OSError):
+                        connections.remove(ready)
+                        ready.close()
+                        continue
+                    try:
+                        ready.send_bytes(self._answer(message))
+                    except OSError:  # the worker went away mid-answer
+                        connections.remove(ready)
+                        ready.close()
+        finally:
+            for connection in connections:
+                connection.close()
+            self._listener.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def _answer(self, message: bytes) -> bytes:
+        try:
+            method, args = pickle.loads(message)  # noqa: S301 - from this user's own workers
+            if method not in _METHODS:
+                raise ValueError(f"no engine method {method!r}")
+            result: Any = (True, getattr(self.engine, method)(*args))
+        except Exception as error:  # the worker answers it as a 500 and logs it
+            log.exception("the engine could not answer a worker")
+            result = (False, f"{type(error).__name__}: {error}")
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class RemoteEngine:
+    """The engine of another process, as :class:`~ecm_mock.engine.EngineLike`.
+
+    One connection per thread, opened on first use; a thread waits only for its own answer.
+    """
+
+    def __init__(self, address: str, connect: Callable[[str], Connection] | None = None) -> None:
+        self.address = address
+        self._connect = connect or _connect_unix
+        self._local = threading.local()
+
+    def handle(self, envelope: Envelope) -> Outcome:
+        return self._call("handle", envelope)
+
+    def record(
+        self, envelope: Envelope, status: int, millis: float | None = None, fault: int | None = None
+    ) -> int:
+        return self._call("record", envelope, status, millis, fault)
+
+    def amend(self, seq: int, status: int) -> None:
+        self._call("amend", seq, status)
+
+    def _call(self, method: str, *args: Any) -> Any:
+        connection = getattr(self._local, "connection", None)
+        try:
+            if connection is None:
+                connection = self._local.connection = self._connect(self.address)
+            connection.send_bytes(pickle.dumps((method, args), protocol=pickle.HIGHEST_PROTOCOL))
+            ok, value = pickle.loads(connection.recv_bytes())  # noqa: S301 - our own engine
+        except (OSError, EOFError) as error:
+            self._local.connection = None
+            raise EngineGone(f"the engine at {self.address} does not answer: {error}") from None
+        if not ok:
+            raise RuntimeError(f"the engine failed: {value}")
+        return value
+
+
+def _connect_unix(address: str) -> Connection:
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        client.connect(address)
+    except OSError:
+        client.close()
+        raise
+    return Connection(client.detach())
+
+
+def private_socket_path(directory: str) -> str:
+    """Where the engine listens: in ``directory``, which only this user may enter."""
+    os.chmod(directory, 0o700)
+    return os.path.join(directory, "engine.sock")
