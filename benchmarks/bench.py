@@ -1,15 +1,20 @@
 """Side-by-side benchmark: ecm-mock, the raw Flask ceiling and Prism, in one run, one table.
 
-Servers, each started as a subprocess on a free port (start-up = process start to port open):
+Servers, each started as a subprocess on a free port (start-up = process start to the first
+HTTP answer):
 
-- ecm-mock: ``.venv/bin/ecm-mock serve --port P`` with default settings (validation on);
-  again with ``--fake-contacts 100000`` and ``--fake-contacts N`` (``--contacts``) for start-up
-  time, resident memory (VmRSS from /proc/PID/status) and the contacts page;
-- raw Flask: benchmarks/raw_flask.py (attempt save only, no validation) on gunicorn
-  (2 gthread workers of 4 threads, each with its own SO_REUSEPORT socket so the kernel spreads
-  the connections: on one shared socket one worker sometimes took all 16 keep-alive connections
-  and the figure fell from ~7,000 to ~2,600 req/s; pip-installed into this venv when missing,
-  it is not a project dependency) and on waitress (one process, 8 threads, as ecm-mock);
+- ecm-mock, as the figures below are meant: ``.venv/bin/ecm-mock serve --threads 1`` (one
+  process, one Python thread on granian; validation on); again with ``--fake-contacts 100000``
+  and ``--fake-contacts N`` (``--contacts``) for start-up time, memory (PSS from
+  /proc/PID/smaps_rollup, summed over the processes; VmRSS from
+  /proc/PID/status) and the contacts page;
+- ecm-mock with its default 8 threads, and with ``--workers 2`` (two HTTP worker processes and
+  an engine process holding the one state): attempt save only;
+- raw Flask: benchmarks/raw_flask.py (attempt save only, no validation, no state shared) on the
+  same server setups: granian with one process and one thread (the ceiling of the first row)
+  and granian with 2 workers (the ceiling of ``--workers 2``); and on gunicorn (2 gthread
+  workers of 4 threads with SO_REUSEPORT, pip-installed into this venv when missing: not a
+  project dependency), the ceiling the issue first named;
 - Prism 5.16 (``@stoplight/prism-cli@5.16.0``, npm-installed into benchmarks/.prism when
   missing) mocking openapi/ecm.yaml, which validates requests.
 
@@ -57,11 +62,18 @@ PRISM_VERSION = "5.16.0"
 PRISM_DIR = BENCH / ".prism"
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
 
-ECM = "ecm-mock"
-GUNICORN = "raw Flask (gunicorn 2 workers)"
-WAITRESS = "raw Flask (waitress 1 process)"
+ECM = "ecm-mock (1 process, --threads 1)"
+ECM_THREADS = "ecm-mock (default: 1 process, 8 threads)"
+ECM_WORKERS = "ecm-mock (--workers 2 --threads 2)"
+GRANIAN = "raw Flask (granian, 1 process, 1 thread)"
+GRANIAN_WORKERS = "raw Flask (granian, 2 workers)"
+GUNICORN = "raw Flask (gunicorn, 2 workers)"
 PRISM = "Prism"
-ROWS = (ECM, GUNICORN, WAITRESS, PRISM)
+ROWS = (ECM, ECM_THREADS, ECM_WORKERS, GRANIAN, GRANIAN_WORKERS, GUNICORN, PRISM)
+ECM_OPTIONS = ("--threads", "1")
+VARIANTS = {ECM_THREADS: (), ECM_WORKERS: ("--workers", "2", "--threads", "2")}
+CEILINGS = {ECM: GRANIAN, ECM_WORKERS: GRANIAN_WORKERS}
+READY_PATH = "/__admin/clock"  # ecm-mock answers it once its app and state are built
 
 ATTEMPTS_PER_STRATEGY = 90  # 99 fit (attempt 100 would point its retry map at itself)
 RATE_CAPACITY = 6000  # attempt saves/s the strategies are sized for; more → 406s, reported
@@ -85,22 +97,23 @@ def free_port() -> int:
 
 
 def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of ``pid`` in bytes (empty when it is gone)."""
+    """VmRSS, VmHWM (peak RSS) and Pss (RSS with shared pages split) of ``pid`` in bytes."""
     values = {}
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                key, _, rest = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    values[key] = int(rest.split()[0]) * 1024
-    except OSError:
-        pass
+    for name, keys in (("status", ("VmRSS", "VmHWM")), ("smaps_rollup", ("Pss",))):
+        try:
+            with open(f"/proc/{pid}/{name}") as status:
+                for line in status:
+                    key, _, rest = line.partition(":")
+                    if key in keys:
+                        values[key] = int(rest.split()[0]) * 1024
+        except OSError:
+            pass
     return values
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU time of every live process in process group ``pgid``."""
-    ticks = 0
+def _group_stats(pgid: int) -> dict[int, list[str]]:
+    """/proc/PID/stat fields (after the name) of every live process in process group ``pgid``."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -110,8 +123,18 @@ def group_cpu_seconds(pgid: int) -> float:
         except OSError:
             continue
         if int(fields[2]) == pgid:  # fields[0] is the state: pgrp is the 5th field of stat
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / TICKS
+            found[int(entry)] = fields
+    return found
+
+
+def group_pids(pgid: int) -> list[int]:
+    return sorted(_group_stats(pgid))
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU time of every live process in process group ``pgid``."""
+    stats = _group_stats(pgid).values()
+    return sum(int(f[11]) + int(f[12]) for f in stats) / TICKS  # utime, stime
 
 
 def die_with_parent() -> None:
@@ -125,8 +148,17 @@ class Server:
 
     running: ClassVar[list[Server]] = []
 
-    def __init__(self, name: str, argv: list[str], port: int, workdir: Path, cwd: Path = ROOT):
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        port: int,
+        workdir: Path,
+        cwd: Path = ROOT,
+        ready_path: str | None = None,
+    ):
         self.name, self.argv, self.port, self.cwd = name, argv, port, cwd
+        self.ready_path = ready_path  # None: ready when the port accepts a connection
         self.url = f"http://127.0.0.1:{port}"
         self.log_path = workdir / f"{name.replace(' ', '_')}-{port}.log"
         self.process: subprocess.Popen | None = None
@@ -150,26 +182,45 @@ class Server:
         Server.running.append(self)
         deadline = began + timeout
         while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    self.startup = time.perf_counter() - began
-                    log(f"{self.name} listens after {self.startup:.2f} s")
-                    return self
-            except OSError:
-                pass
+            if self._answers():
+                self.startup = time.perf_counter() - began
+                log(f"{self.name} answers after {self.startup:.2f} s")
+                return self
             if self.process.poll() is not None:
                 raise StartError(f"exited with {self.process.returncode}: {self.tail()}")
-            rss = proc_status(self.process.pid).get("VmRSS", 0)
+            rss = self.memory().get("Pss", 0)
             if rss > max_rss:
                 self.stop()
-                raise StartError(f"RSS {gb(rss)} before the port opened (limit {gb(max_rss)})")
+                raise StartError(f"PSS {gb(rss)} before it answered (limit {gb(max_rss)})")
             if time.perf_counter() > deadline:
                 self.stop()
-                raise StartError(f"port not open after {timeout:.0f} s (RSS {gb(rss)})")
+                raise StartError(f"no answer after {timeout:.0f} s (PSS {gb(rss)})")
             time.sleep(0.01)  # poll interval of the connect loop, not a wait for readiness
 
+    def _answers(self) -> bool:
+        try:
+            if self.ready_path is None:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return True
+            with urllib.request.urlopen(self.url + self.ready_path, timeout=1):
+                return True
+        except urllib.error.HTTPError:  # an answer all the same
+            return True
+        except (OSError, urllib.error.URLError):
+            return False
+
     def memory(self) -> dict[str, int]:
-        return proc_status(self.process.pid) if self.process else {}
+        """VmRSS, VmHWM and Pss summed over the server's processes (its process group).
+
+        Summed RSS counts the pages a forked worker shares with its parent twice; PSS does not.
+        """
+        if not self.process:
+            return {}
+        total = {"VmRSS": 0, "VmHWM": 0, "Pss": 0}
+        for pid in group_pids(self.process.pid):
+            for key, value in proc_status(pid).items():
+                total[key] += value
+        return total
 
     def cpu_seconds(self) -> float:
         return group_cpu_seconds(self.process.pid) if self.process else 0.0
@@ -211,10 +262,10 @@ class Server:
             server.stop()
 
 
-def ecm_mock(workdir: Path, *options: str) -> Server:
+def ecm_mock(workdir: Path, *options: str, row: str = ECM) -> Server:
     port = free_port()
     argv = [str(BIN / "ecm-mock"), "serve", "--port", str(port), *options]
-    return Server(ECM, argv, port, workdir)
+    return Server(row, argv, port, workdir, ready_path=READY_PATH)
 
 
 # ----------------------------------------------------------------------------- HTTP client
@@ -448,14 +499,14 @@ def run_ecm_default(args, workdir: Path, load: Load, cells: dict, columns: dict)
     times, memory = [], {}
     server = None
     for attempt in range(args.startup_runs):
-        server = ecm_mock(workdir).start(timeout=args.startup_timeout)
+        server = ecm_mock(workdir, *ECM_OPTIONS).start(timeout=args.startup_timeout)
         times.append(server.startup)
         memory = server.memory()
         if attempt < args.startup_runs - 1:
             server.stop()
     spread = f" ({min(times):.2f} to {max(times):.2f})" if len(times) > 1 else ""
     cells[ECM][columns["startup"]] = (
-        f"{statistics.median(times):.2f} s{spread}, RSS {gb(memory.get('VmRSS', 0))}"
+        f"{statistics.median(times):.2f} s{spread}, PSS {gb(memory.get('Pss', 0))}"
     )
     try:
         base = server.url
@@ -463,7 +514,9 @@ def run_ecm_default(args, workdir: Path, load: Load, cells: dict, columns: dict)
         wrk_columns = [(ECM, columns[k]) for k in ("login", "save", "list")]
         guarded(cells, wrk_columns[:1], lambda: login_cell(load, cells, columns, ECM, server))
         guarded(
-            cells, wrk_columns[1:2], lambda: save_cell(args, load, cells, columns, server, token)
+            cells,
+            wrk_columns[1:2],
+            lambda: save_cell(args, load, cells, columns, server, token, ECM),
         )
         guarded(
             cells,
@@ -499,7 +552,7 @@ def save_script(args, load: Load, ids: list[int], token: str, port: int) -> Path
     )
 
 
-def save_cell(args, load: Load, cells, columns, server: Server, token: str) -> None:
+def save_cell(args, load: Load, cells, columns, server: Server, token: str, row: str) -> None:
     seconds = args.duration + args.warmup
     count = math.ceil(RATE_CAPACITY * seconds / ATTEMPTS_PER_STRATEGY)
     log(f"creating {count} strategies to spread the attempts over")
@@ -509,9 +562,21 @@ def save_cell(args, load: Load, cells, columns, server: Server, token: str) -> N
         for i in range(count)
     ]
     log(f"... in {time.perf_counter() - began:.1f} s")
-    load.strategy_ids = ids
+    load.strategy_ids = load.strategy_ids or ids
     script = save_script(args, load, ids, token, server.port)
-    cells[ECM][columns["save"]] = load.measure(ECM, "attempt save", server, script)
+    cells[row][columns["save"]] = load.measure(row, "attempt save", server, script)
+
+
+def run_ecm_variant(args, workdir: Path, load: Load, cells, columns, row: str) -> None:
+    """Attempt save on another set-up of ecm-mock (its own state: strategies made anew)."""
+    server = ecm_mock(workdir, *VARIANTS[row], row=row).start(timeout=args.startup_timeout)
+    try:
+        save_cell(args, load, cells, columns, server, login(server.url), row)
+        load.notes.append(
+            f"{row}: `ecm-mock serve {shlex.join(VARIANTS[row])}`".replace(" `", " `")
+        )
+    finally:
+        server.stop()
 
 
 def bulk_cells(args, cells, columns, base: str, token: str) -> None:
@@ -580,19 +645,19 @@ def run_raw(args, workdir: Path, load: Load, cells, columns, row: str, token: st
         if "--no-control-socket" in usage:  # gunicorn >= 25 would open ~/.gunicorn/gunicorn.ctl
             argv.append("--no-control-socket")
         argv += ["-b", f"127.0.0.1:{port}", "raw_flask:app"]
-    else:
-        argv = [str(BIN / "waitress-serve"), "--host", "127.0.0.1", "--port", str(port)]
-        argv += ["--threads", "8", "raw_flask:app"]
-    server = Server(row, argv, port, workdir, cwd=BENCH)
+    else:  # granian, as ecm-mock serve runs it
+        workers, threads = ("2", "2") if row == GRANIAN_WORKERS else ("1", "1")
+        argv = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1"]
+        argv += ["--port", str(port), "--workers", workers, "--blocking-threads", threads]
+        argv += ["raw_flask:app"]
+    server = Server(row, argv, port, workdir, cwd=BENCH, ready_path="/")
     try:
-        # no start-up cell: gunicorn's master opens the port before its workers load the app
         server.start(timeout=args.startup_timeout)
         ids = load.strategy_ids or list(range(1, 101))
         call(server.url, "POST", "/umm/ecm/callStrategyAttempt/save", {"csId": ids[0]}, token)
         script = save_script(args, load, ids, token or "x", port)
         cells[row][columns["save"]] = load.measure(row, "attempt save", server, script)
-        if row == GUNICORN:
-            load.notes.append(f"gunicorn: {shlex.join(argv[1:])}")
+        load.notes.append(f"{row}: `{shlex.join(argv[1:])}`")
     finally:
         server.stop()
 
@@ -624,7 +689,7 @@ def run_prism(args, workdir: Path, load: Load, cells, columns) -> None:
 def run_contacts(args, workdir: Path, load: Load, cells, columns, count: int) -> None:
     """Start-up and memory with ``count`` fake contacts; the contacts page on the largest."""
     column = columns[f"memory_{count}"]
-    server = ecm_mock(workdir, "--fake-contacts", str(count))
+    server = ecm_mock(workdir, *ECM_OPTIONS, "--fake-contacts", str(count))
     try:
         try:
             server.start(timeout=args.startup_timeout, max_rss=args.max_rss_gb * 1024**3)
@@ -634,9 +699,7 @@ def run_contacts(args, workdir: Path, load: Load, cells, columns, count: int) ->
                 cells[ECM][columns["contacts"]] = "not measured: the server did not start"
             return
         memory = server.memory()
-        cells[ECM][column] = f"{server.startup:.2f} s, RSS {gb(memory.get('VmRSS', 0))}"
-        if memory.get("VmHWM", 0) > memory.get("VmRSS", 0) * 1.1:
-            cells[ECM][column] += f" (peak {gb(memory['VmHWM'])})"
+        cells[ECM][column] = f"{server.startup:.2f} s, PSS {gb(memory.get('Pss', 0))}"
         if count != args.contacts:
             return
         token = login(server.url)
@@ -651,8 +714,9 @@ def run_contacts(args, workdir: Path, load: Load, cells, columns, count: int) ->
         )
         after = server.memory()
         load.notes.append(
-            f"ecm-mock with {count:,} contacts: RSS {gb(after.get('VmRSS', 0))} after the "
-            f"contacts load, peak {gb(after.get('VmHWM', 0))}"
+            f"ecm-mock with {count:,} contacts, after the contacts load: PSS "
+            f"{gb(after.get('Pss', 0))}, RSS {gb(after.get('VmRSS', 0))} summed over its "
+            f"processes, peak RSS {gb(after.get('VmHWM', 0))} summed"
         )
     finally:
         server.stop()
@@ -681,7 +745,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated parts to leave out: ecm,gunicorn,waitress,prism,contacts",
+        help="comma-separated parts to leave out: "
+        "ecm,threads,workers,granian,gunicorn,prism,contacts",
     )
     parser.add_argument(
         "--quick",
@@ -717,7 +782,7 @@ def main(argv=None) -> int:
         "list": "campaign list",
         "contacts": f"contacts page of 50 ({args.contacts:,} contacts)",
         "startup": "start-up (default data)",
-        **{f"memory_{n}": f"{n:,} contacts: start-up, RSS" for n in memory_counts},
+        **{f"memory_{n}": f"{n:,} contacts: start-up, PSS" for n in memory_counts},
         "bulk_json": f"bulk upload {args.bulk:,} JSON",
         "bulk_csv": f"bulk upload {args.bulk:,} CSV",
     }
@@ -741,7 +806,18 @@ def main(argv=None) -> int:
                     [(ECM, columns[k]) for k in every],
                     lambda: run_ecm_default(args, workdir, load, cells, columns),
                 )
-            for row, part in ((GUNICORN, "gunicorn"), (WAITRESS, "waitress")):
+            for row, part in ((ECM_THREADS, "threads"), (ECM_WORKERS, "workers")):
+                if part not in args.skip:
+                    guarded(
+                        cells,
+                        [(row, columns["save"])],
+                        lambda row=row: run_ecm_variant(args, workdir, load, cells, columns, row),
+                    )
+            for row, part in (
+                (GRANIAN, "granian"),
+                (GRANIAN_WORKERS, "granian"),
+                (GUNICORN, "gunicorn"),
+            ):
                 if part not in args.skip:
                     guarded(
                         cells,
@@ -783,9 +859,36 @@ def main(argv=None) -> int:
         values = [cells[row].get(key, "-") or "-" for key in columns.values()]
         print("| " + " | ".join([row, *values]) + " |")
     print()
+    for line in ratios(cells, columns["save"]):
+        print(f"- {line}")
     for note in notes:
         print(f"- {note}")
     return 0
+
+
+def _rate(cell: str | None) -> float | None:
+    try:
+        return float(cell.split(" ", 1)[0].replace(",", "")) if cell else None
+    except ValueError:
+        return None
+
+
+def ratios(cells: dict, column: str) -> list[str]:
+    """Attempt save of each ecm-mock row against Prism and against its own ceiling."""
+    lines = []
+    prism = _rate(cells[PRISM].get(column))
+    for row, ceiling_row in CEILINGS.items():
+        mine, ceiling = _rate(cells[row].get(column)), _rate(cells[ceiling_row].get(column))
+        if mine is None:
+            continue
+        parts = []
+        if prism:
+            parts.append(f"{mine / prism:.2f}x Prism (target 2x)")
+        if ceiling:
+            parts.append(f"{mine / ceiling:.2f} of {ceiling_row} (target 0.5)")
+        if parts:
+            lines.append(f"attempt save, {row}: " + "; ".join(parts))
+    return lines
 
 
 if __name__ == "__main__":

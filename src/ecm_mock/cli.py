@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .app import ConfigurationError, create_app
+from .app import ConfigurationError
 from .fixtures import FixtureError
 from .settings import Settings
 from .spec import SpecError, load_spec, operations_table
@@ -100,30 +100,24 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from waitress import create_server
+    from . import server
 
+    # a line per request: skip what the format does not show (Python's logging HOWTO,
+    # "Optimization"); finding the caller's source line is most of a record's cost
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     options = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     try:
         settings = Settings.from_env(**options)
-        if settings.workers > 1:
-            from . import workers
-
-            return workers.serve(settings, lambda url: _announce(settings, url))
-        app = create_app(settings)
+        code = server.serve(settings, lambda url: _announce(settings, url))
     except (ValueError, SpecError, FixtureError, ConfigurationError) as exc:
         print(f"ecm-mock serve: {exc}", file=sys.stderr)
         return 2
-    server = create_server(app, host=settings.host, port=settings.port, threads=settings.threads)
-    _announce(settings, f"http://{settings.host}:{server.effective_port}")
-    try:
-        server.run()  # returns on Ctrl-C (waitress handles KeyboardInterrupt itself)
     except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+        code = 0
     print("ecm-mock: stopped", flush=True)
-    return 0
+    return code
 
 
 def _announce(settings: Settings, url: str) -> None:

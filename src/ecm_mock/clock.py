@@ -6,6 +6,7 @@ test) freezes, sets or advances it. Token expiry and every timestamp the mock wr
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,12 @@ class Clock:
 
 
 def iso(epoch_seconds: float) -> str:
-    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(int(epoch_seconds // 1))
+
+
+@functools.lru_cache(maxsize=4)  # the same second is asked for many times in a row
+def _iso_second(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ControlledClock(Clock):

@@ -35,7 +35,7 @@ SESSION_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # admin.yaml's Name schema
 Handler = Callable[[Call], Any]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Envelope:
     """One request as the HTTP side hands it over: validated, or with its validation errors."""
 
@@ -55,7 +55,7 @@ class Envelope:
 ENGINE_HEADERS = ("Authorization", SESSION_HEADER, ADMIN_TOKEN_HEADER)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """What to answer. ``body`` is a JSON value (None: no body)."""
 
@@ -117,7 +117,8 @@ class Engine:
             (time.monotonic() - envelope.started + outcome.delay) * 1000,
             outcome.fault if outcome.fault is not None else envelope.fault,
         )
-        return _replace(outcome, journal_seq=seq)
+        outcome.journal_seq = seq
+        return outcome
 
     def record(
         self,
@@ -222,10 +223,6 @@ class Engine:
 
 def _problem(error: ApiError, **extra: Any) -> Outcome:
     return Outcome(error.status, problem(error), PROBLEM_JSON, dict(error.headers), **extra)
-
-
-def _replace(outcome: Outcome, **changes: Any) -> Outcome:
-    return Outcome(**{**outcome.__dict__, **changes})
 
 
 def _summary(errors: tuple[ErrorItem, ...]) -> str:

@@ -1,16 +1,23 @@
-"""``ecm-mock serve --workers N``: one engine process, N HTTP worker processes on granian.
+"""``ecm-mock serve``: the mock on granian, a production HTTP server written in Rust.
 
-The engine process builds the state (fixtures, fake data) and serves it over a private Unix
-socket (:mod:`ecm_mock.remote`). Each worker is the usual Flask app (:func:`create_app`) with a
-:class:`~ecm_mock.remote.RemoteEngine`: validation, JSON and the contract checks run in the
-workers in parallel, every stateful step in the one engine, so all workers see one state.
-granian (a Rust HTTP server) runs the workers; it is a dependency of the package.
+- ``--workers 1`` (the default): one process; the app and its state are built before the
+  server starts, so bad settings or fixtures stop it with a message.
+- ``--workers N``: one engine process builds the state and serves it over a private Unix
+  socket (:mod:`ecm_mock.remote`); N HTTP worker processes run the usual Flask app
+  (:func:`create_app`) with a :class:`~ecm_mock.remote.RemoteEngine`. Validation, JSON and the
+  contract checks run in the workers in parallel, every stateful step in the one engine, so
+  all workers see one state.
+
+After start-up the objects built so far are moved out of the garbage collector's sight
+(:func:`gc.freeze`): a collection then no longer walks a million contacts, which made for
+pauses of a second.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import multiprocessing
 import os
 import pickle
@@ -37,21 +44,42 @@ def worker_app() -> Flask:
     from .remote import RemoteEngine
 
     settings = pickle.loads(base64.b64decode(os.environ[SETTINGS_ENV]))  # noqa: S301 - our parent
-    return create_app(settings, engine=RemoteEngine(os.environ[ENGINE_ENV]))
+    address = os.environ.get(ENGINE_ENV)
+    app = create_app(settings, engine=RemoteEngine(address) if address else None)
+    _freeze()
+    return app
 
 
 def serve(settings: Settings, announce: Callable[[str], None]) -> int:
-    """Run engine and workers until Ctrl-C or SIGTERM; 2 if the engine cannot start."""
-    from granian import Granian
-    from granian.constants import Interfaces
+    """Serve until Ctrl-C or SIGTERM. Raises what :func:`create_app` raises on bad settings
+    (one process); returns 2 if the engine process cannot start (several)."""
+    if settings.workers == 1:
+        return _serve_one(settings, announce)
+    return _serve_many(settings, announce)
 
+
+def _serve_one(settings: Settings, announce: Callable[[str], None]) -> int:
+    from .app import create_app
+
+    # Built here first without fake data: bad settings, spec or fixtures stop the command with
+    # a message before the server starts, and the loaded spec and compiled validators are
+    # inherited by the worker (a fork). The worker builds the real state: it is not kept
+    # twice, once in each process.
+    create_app(settings.replace(fake_contacts=0, fake_dnc=0))
+    os.environ[SETTINGS_ENV] = base64.b64encode(pickle.dumps(settings)).decode()
+    os.environ.pop(ENGINE_ENV, None)
+    server = _granian(settings, port := settings.port or _free_port(settings.host))
+    announce(f"http://{settings.host}:{port}")
+    server.serve()
+    return 0
+
+
+def _serve_many(settings: Settings, announce: Callable[[str], None]) -> int:
     from .remote import private_socket_path
 
     directory = tempfile.mkdtemp(prefix="ecm-mock-")
     address = private_socket_path(directory)
-    context = multiprocessing.get_context(
-        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    )
+    context = multiprocessing.get_context("fork" if _forks() else "spawn")
     receive, send = context.Pipe(duplex=False)
     engine = context.Process(
         target=_engine_main, args=(settings, address, send), name="ecm-mock engine"
@@ -70,16 +98,7 @@ def serve(settings: Settings, announce: Callable[[str], None]) -> int:
     os.environ[SETTINGS_ENV] = base64.b64encode(pickle.dumps(settings)).decode()
     os.environ[ENGINE_ENV] = address
     port = settings.port or _free_port(settings.host)
-    server = Granian(
-        "ecm_mock.workers:worker_app",
-        factory=True,
-        interface=Interfaces.WSGI,
-        address=settings.host,
-        port=port,
-        workers=settings.workers,
-        blocking_threads=settings.threads,
-        log_access=False,  # ecm-mock logs each request itself
-    )
+    server = _granian(settings, port)
     stopping = threading.Event()
     threading.Thread(target=_stop_with, args=(engine, stopping), daemon=True).start()
     announce(f"http://{settings.host}:{port}")
@@ -91,6 +110,31 @@ def serve(settings: Settings, announce: Callable[[str], None]) -> int:
         engine.join(10)
         shutil.rmtree(directory, ignore_errors=True)
     return 0 if engine.exitcode in (0, -signal.SIGTERM) else 1
+
+
+def _granian(settings: Settings, port: int):
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    return Granian(
+        f"{__name__}:worker_app",
+        factory=True,
+        interface=Interfaces.WSGI,
+        address=settings.host,
+        port=port,
+        workers=settings.workers,
+        blocking_threads=settings.threads,
+        log_access=False,  # ecm-mock logs each request itself
+    )
+
+
+def _forks() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _freeze() -> None:
+    gc.collect()
+    gc.freeze()
 
 
 def _engine_main(settings: Settings, address: str, ready: Connection) -> None:
@@ -106,6 +150,7 @@ def _engine_main(settings: Settings, address: str, ready: Connection) -> None:
         ready.close()
         return
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    _freeze()
     ready.send(None)
     ready.close()
     server.serve_forever()
