@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from . import admin
@@ -34,6 +34,8 @@ access_log = logging.getLogger("ecm_mock.access")
 
 EXTENSION = "ecm_mock"
 ADMIN_PREFIX = "/__admin"
+STARTED = "ecm_mock.started"  # WSGI environ keys: when the request came in (time.monotonic)
+JOURNALED = "ecm_mock.journaled"  # and whether the engine journaled it
 
 
 class ConfigurationError(Exception):
@@ -160,25 +162,25 @@ def _view(
     def view(**_path: Any) -> Response:
         req = request._get_current_object()  # once: every proxy access costs
         check = validator.check_request(op, req)
-        headers = req.headers
+        environ = req.environ
         envelope = Envelope(
             plane=plane,
             operation_id=op.operation_id,
             method=req.method,
             path=req.path,
             query_string=req.query_string.decode("latin-1"),
-            headers={h: headers[h] for h in ENGINE_HEADERS if h in headers},
+            headers=_engine_headers(environ),
             request=None if check.errors else check.request,
             errors=tuple(check.errors),
             error_status=check.status,
-            started=g.ecm_started,
+            started=environ.get(STARTED) or time.monotonic(),
         )
         outcome = engine.handle(envelope)
         if outcome.delay:
             time.sleep(outcome.delay)  # this request's thread only; the server has others
         if outcome.resume:
             outcome = engine.handle(replace(envelope, fault=outcome.fault))
-        g.ecm_journaled = True
+        environ[JOURNALED] = True
         if outcome.close:
             return _cut_off()
         response = _render(outcome)
@@ -208,6 +210,13 @@ def _view(
     return view
 
 
+def _engine_headers(environ: dict[str, Any]) -> dict[str, str]:
+    return {name: environ[key] for name, key in _ENGINE_ENVIRON if key in environ}
+
+
+_ENGINE_ENVIRON = [(h, "HTTP_" + h.upper().replace("-", "_")) for h in ENGINE_HEADERS]
+
+
 def _render(outcome: Outcome) -> Response:
     if outcome.body is None and outcome.media_type is None:
         response = Response(status=outcome.status)
@@ -215,7 +224,7 @@ def _render(outcome: Outcome) -> Response:
         response = Response(
             json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")),
             status=outcome.status,
-            mimetype=outcome.media_type,
+            content_type=outcome.media_type,
         )
     for name, value in outcome.headers.items():
         response.headers[name] = value
@@ -263,15 +272,19 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _register_access_log(app: Flask, engine: EngineLike) -> None:
-    @app.before_request
-    def start_timer() -> None:
-        g.ecm_started = time.monotonic()
+    wsgi_app = app.wsgi_app
+
+    def stamped(environ: dict[str, Any], start_response: Callable) -> Any:
+        environ[STARTED] = time.monotonic()
+        return wsgi_app(environ, start_response)
+
+    app.wsgi_app = stamped  # type: ignore[method-assign]
 
     @app.after_request
     def log_request(response: Response) -> Response:
         req = request._get_current_object()
-        started = g.get("ecm_started")
-        millis = (time.monotonic() - started) * 1000 if started else 0.0
+        started = req.environ.get(STARTED) or time.monotonic()
+        millis = (time.monotonic() - started) * 1000
         if access_log.isEnabledFor(logging.INFO):
             query = req.query_string
             access_log.info(
@@ -283,7 +296,7 @@ def _register_access_log(app: Flask, engine: EngineLike) -> None:
                 response.status_code,
                 millis,
             )
-        if not g.get("ecm_journaled") and not req.path.startswith(ADMIN_PREFIX):
+        if not req.environ.get(JOURNALED) and not req.path.startswith(ADMIN_PREFIX):
             # answered here without reaching the engine (no route, method, body too large)
             engine.record(
                 Envelope(
@@ -292,9 +305,9 @@ def _register_access_log(app: Flask, engine: EngineLike) -> None:
                     method=req.method,
                     path=req.path,
                     query_string=req.query_string.decode("latin-1"),
-                    headers={h: req.headers[h] for h in ENGINE_HEADERS if h in req.headers},
+                    headers=_engine_headers(req.environ),
                     request=None,
-                    started=started or time.monotonic(),
+                    started=started,
                 ),
                 response.status_code,
                 millis,

@@ -45,6 +45,7 @@ class State:
     strategies: dict[int, Record] = field(default_factory=dict)  # {id, name}
     attempts: dict[int, Record] = field(default_factory=dict)  # the Attempt objects
     attempts_by_strategy: dict[int, set[int]] = field(default_factory=dict)  # csId -> ids
+    attempt_numbers: dict[int, dict[int, int]] = field(default_factory=dict)  # see numbers_in
     campaigns: dict[int, Record] = field(default_factory=dict)
     contacts: dict[int, Record] = field(default_factory=dict)
     contacts_by_campaign: dict[int, list[int]] = field(default_factory=dict)  # ids, ascending
@@ -58,16 +59,35 @@ class State:
 
     def add_attempt(self, attempt: Record) -> None:
         """Store an attempt (new, or changed: an attempt never changes strategy)."""
+        strategy_id, known = attempt["csId"], attempt["id"] in self.attempts
         self.attempts[attempt["id"]] = attempt
-        self.attempts_by_strategy.setdefault(attempt["csId"], set()).add(attempt["id"])
+        self.attempts_by_strategy.setdefault(strategy_id, set()).add(attempt["id"])
+        numbers = self.attempt_numbers.get(strategy_id)
+        if known:
+            self.renumbered(strategy_id)  # its number may have moved
+        elif numbers is not None:
+            numbers[attempt["attemptNumber"]] = attempt["id"]
 
     def remove_attempt(self, attempt_id: int) -> None:
         attempt = self.attempts.pop(attempt_id)
         self.attempts_by_strategy.get(attempt["csId"], set()).discard(attempt_id)
+        self.renumbered(attempt["csId"])
 
     def attempts_in(self, strategy_id: int) -> list[Record]:
         """The strategy's attempts, in no particular order."""
         return [self.attempts[i] for i in self.attempts_by_strategy.get(strategy_id, ())]
+
+    def numbers_in(self, strategy_id: int) -> dict[int, int]:
+        """The strategy's attempt numbers, each to its attempt's id (kept between calls)."""
+        numbers = self.attempt_numbers.get(strategy_id)
+        if numbers is None:
+            numbers = {a["attemptNumber"]: a["id"] for a in self.attempts_in(strategy_id)}
+            self.attempt_numbers[strategy_id] = numbers
+        return numbers
+
+    def renumbered(self, strategy_id: int) -> None:
+        """Attempt numbers of the strategy changed in place: forget what was kept of them."""
+        self.attempt_numbers.pop(strategy_id, None)
 
     def next_id(self, kind: str) -> int:
         self.last_ids[kind] = self.last_ids.get(kind, 0) + 1

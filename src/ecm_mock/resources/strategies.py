@@ -144,12 +144,12 @@ def _check_not_self(attempt: Record) -> None:
 
 
 def _check_number_free(state: State, attempt: Record) -> None:
-    for other in state.attempts_in(attempt["csId"]):
-        if other["id"] != attempt.get("id") and other["attemptNumber"] == attempt["attemptNumber"]:
-            raise not_acceptable(
-                "/body/attemptNumber",
-                f"attempt number {attempt['attemptNumber']} is taken in strategy {attempt['csId']}",
-            )
+    owner = state.numbers_in(attempt["csId"]).get(attempt["attemptNumber"])
+    if owner is not None and owner != attempt.get("id"):
+        raise not_acceptable(
+            "/body/attemptNumber",
+            f"attempt number {attempt['attemptNumber']} is taken in strategy {attempt['csId']}",
+        )
 
 
 def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None]) -> None:
@@ -173,6 +173,7 @@ def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None])
                 continue
             kept.append(entry)
         attempt["retryMap"] = kept
+    state.renumbered(strategy_id)
 
 
 def _answer(attempt: Record) -> Record:
@@ -195,8 +196,7 @@ def save_attempt(call: Call) -> Record:
         if "attemptNumber" in body:
             number = body["attemptNumber"]
         else:
-            numbers = (a["attemptNumber"] for a in state.attempts_in(strategy["id"]))
-            number = max(numbers, default=0) + 1
+            number = max(state.numbers_in(strategy["id"]), default=0) + 1
             highest = call.services.spec.schema("AttemptNumber")["maximum"]
             if number > highest:
                 raise not_acceptable(
