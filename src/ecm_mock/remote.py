@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import selectors
 import socket
 import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 from typing import Any
 
 from .engine import Engine, Envelope, Outcome
@@ -41,29 +42,26 @@ class EngineServer:
         self._stopping = False
 
     def serve_forever(self) -> None:
-        connections: list[Connection] = []
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            try:
+                while not self._stopping:
+                    for key, _ in selector.select(timeout=0.5):
+                        if key.fileobj is self._listener:
+                            client, _ = self._listener.accept()
+                            selector.register(Connection(client.detach()), selectors.EVENT_READ)
+                        else:
+                            self._serve_one(selector, key.fileobj)
+            finally:
+                for key in list(selector.get_map().values()):
+                    key.fileobj.close()
+
+    def _serve_one(self, selector: selectors.BaseSelector, connection: Connection) -> None:
         try:
-            while not self._stopping:
-                for ready in wait([self._listener, *connections], timeout=0.5):
-                    if ready is self._listener:
-                        client, _ = self._listener.accept()
-                        connections.append(Connection(client.detach()))
-                        continue
-                    try:
-                        message = ready.recv_bytes()
-                    except (EOFError, OSError):
-                        connections.remove(ready)
-                        ready.close()
-                        continue
-                    try:
-                        ready.send_bytes(self._answer(message))
-                    except OSError:  # the worker went away mid-answer
-                        connections.remove(ready)
-                        ready.close()
-        finally:
-            for connection in connections:
-                connection.close()
-            self._listener.close()
+            connection.send_bytes(self._answer(connection.recv_bytes()))
+        except (EOFError, OSError):  # the worker went away
+            selector.unregister(connection)
+            connection.close()
 
     def stop(self) -> None:
         self._stopping = True
