@@ -105,9 +105,8 @@ def problem(response, status: int, pointer: str, location: str) -> dict[str, Any
     return body
 
 
-def observe(app) -> dict[str, Any]:
+def observe(services) -> dict[str, Any]:
     """Everything the control plane can change, outside the named sessions' contents."""
-    services = services_of(app)
     return {
         "state": services.store.dump(),
         "snapshots": services.store.snapshots(),
@@ -119,11 +118,11 @@ def observe(app) -> dict[str, Any]:
 
 
 @contextmanager
-def nothing_changes(app, *, but: tuple[str, ...] = ()) -> Iterator[None]:
+def nothing_changes(services, *, but: tuple[str, ...] = ()) -> Iterator[None]:
     """Assert that the block changes none of :func:`observe`'s parts except those in ``but``."""
-    before = observe(app)
+    before = observe(services)
     yield
-    after = observe(app)
+    after = observe(services)
     for part in but:
         del before[part], after[part]
     assert after == before
@@ -262,12 +261,12 @@ def _breakers():
     ("breaker", "pointer", "words"), _breakers(), ids=[b[0].__name__ for b in _breakers()]
 )
 def test_a_broken_fixture_document_is_refused_and_changes_nothing(
-    app, admin, api, store, fresh, breaker, pointer, words
+    services, admin, api, store, fresh, breaker, pointer, words
 ):
     add_strategy(api, "Extra")  # a state that differs from any document
     document = read_fixtures()
     breaker(document)
-    with nothing_changes(app):
+    with nothing_changes(services):
         body = problem(admin("PUT", "/fixtures", json=document), 400, pointer, "body")
     assert words in body["detail"]
     # resets still go back to the fixtures the app started with, not to the refused document
@@ -275,8 +274,8 @@ def test_a_broken_fixture_document_is_refused_and_changes_nothing(
     assert store.dump() == fresh
 
 
-def test_load_fixtures_refuses_a_document_that_is_not_an_object(app, admin):
-    with nothing_changes(app):
+def test_load_fixtures_refuses_a_document_that_is_not_an_object(services, admin):
+    with nothing_changes(services):
         problem(admin("PUT", "/fixtures", json=[]), 400, "/body", "body")
         response = admin("PUT", "/fixtures", data="users: []", content_type="text/yaml")
         problem(response, 415, "/header/Content-Type", "content-type")
@@ -390,18 +389,18 @@ def test_snapshots_belong_to_their_session(admin, api):
     ],
 )
 def test_bad_snapshot_requests_are_refused_and_change_nothing(
-    app, admin, method, path, body, status, pointer
+    services, admin, method, path, body, status, pointer
 ):
     ok(admin("POST", "/snapshots", json={"name": "kept"}), 201)
-    with nothing_changes(app):
+    with nothing_changes(services):
         kwargs = {"json": body} if body is not None else {}
         location = pointer.split("/")[1]
         problem(admin(method, path, **kwargs), status, pointer, location)
     assert [s["name"] for s in ok(admin("GET", "/snapshots"))] == ["kept"]
 
 
-def test_take_snapshot_wants_json(app, admin):
-    with nothing_changes(app):
+def test_take_snapshot_wants_json(services, admin):
+    with nothing_changes(services):
         response = admin("POST", "/snapshots", data="name=x", content_type="text/plain")
         problem(response, 415, "/header/Content-Type", "content-type")
 
@@ -464,10 +463,10 @@ def test_using_a_session_makes_it_the_most_recent(admin, api):
     assert strategy_names(api, session="a") == [*FIXTURE_STRATEGIES, "StillA"]
 
 
-def _refuses_bad_session(app, client, auth, method, path, body, name) -> None:
+def _refuses_bad_session(services, client, auth, method, path, body, name) -> None:
     kwargs = {"json": body} if body is not None else {}
     ecm = not path.startswith("/__admin")  # an ECM request is journaled, whatever its answer
-    with nothing_changes(app, but=("journal",) if ecm else ()):
+    with nothing_changes(services, but=("journal",) if ecm else ()):
         response = client.open(path, method=method, headers={**auth, SESSION: name}, **kwargs)
         problem(response, 400, f"/header/{SESSION}", "header")
 
@@ -486,9 +485,9 @@ def _refuses_bad_session(app, client, auth, method, path, body, name) -> None:
     ids=["takeSnapshot", "loadFixtures", "restoreSnapshot", "saveStrategy"],
 )
 def test_a_bad_session_name_is_refused_and_creates_nothing(
-    app, client, auth, method, path, body, name
+    services, client, auth, method, path, body, name
 ):
-    _refuses_bad_session(app, client, auth, method, path, body, name)
+    _refuses_bad_session(services, client, auth, method, path, body, name)
 
 
 @pytest.mark.parametrize(
@@ -502,9 +501,9 @@ def test_a_bad_session_name_is_refused_and_creates_nothing(
     ids=["resetState", "dumpState", "listSnapshots", "listCampaigns"],
 )
 def test_a_bad_session_name_is_400_on_operations_without_a_declared_400(
-    app, client, auth, method, path
+    services, client, auth, method, path
 ):
-    _refuses_bad_session(app, client, auth, method, path, None, "a b")
+    _refuses_bad_session(services, client, auth, method, path, None, "a b")
 
 
 # --------------------------------------------------------------------------------- faults
@@ -744,15 +743,15 @@ def test_a_slow_operation_holds_up_no_other_request(live_server):
         "relative-path",
     ],
 )
-def test_a_bad_fault_rule_is_refused_and_changes_nothing(app, admin, rule, pointer):
-    with nothing_changes(app):
+def test_a_bad_fault_rule_is_refused_and_changes_nothing(services, admin, rule, pointer):
+    with nothing_changes(services):
         problem(admin("POST", "/faults", json=rule), 400, pointer, "body")
     assert add_fault(admin, operationId="listCampaigns", status=503)["id"] == 1  # no id used
 
 
-def test_an_unknown_fault_id_is_404_and_a_bad_one_400(app, admin):
+def test_an_unknown_fault_id_is_404_and_a_bad_one_400(services, admin):
     add_fault(admin, operationId="listCampaigns", status=503)
-    with nothing_changes(app):
+    with nothing_changes(services):
         body = problem(admin("DELETE", "/faults/99"), 404, "/path/id", "path")
         assert body["detail"] == "no fault rule 99"
         problem(admin("DELETE", "/faults/0"), 400, "/path/id", "path")
@@ -832,9 +831,9 @@ def test_the_journal_filters_by_operation_method_status_session_and_limit(admin,
         ("operationId=" + "x" * 101, "/query/operationId"),
     ],
 )
-def test_bad_journal_filters_are_refused(app, admin, api, query, pointer):
+def test_bad_journal_filters_are_refused(services, admin, api, query, pointer):
     ok(api("GET", CAMPAIGNS))
-    with nothing_changes(app):
+    with nothing_changes(services):
         problem(admin("GET", f"/journal?{query}"), 400, pointer, "query")
 
 
@@ -848,7 +847,7 @@ def test_clearing_the_journal_empties_it_and_numbering_goes_on(admin, api):
 
 
 @with_settings(journal_size=50)
-def test_the_journal_never_grows_past_its_bound_under_load(app, live_server):
+def test_the_journal_never_grows_past_its_bound_under_load(services, live_server):
     token = requests.post(live_server + LOGIN, json=ADMIN_USER, timeout=5).json()["token"]
     auth = {"Authorization": f"Bearer {token}"}
 
@@ -866,7 +865,7 @@ def test_the_journal_never_grows_past_its_bound_under_load(app, live_server):
     entries = requests.get(live_server + "/__admin/journal", timeout=5).json()
     total = 1 + 800  # the login and the load
     assert len(entries) == 50
-    assert len(services_of(app).journal) == 50
+    assert len(services.journal) == 50
     assert sorted(e["seq"] for e in entries) == list(range(total - 49, total + 1))
     assert {(e["operationId"], e["status"]) for e in entries} == {("listCampaigns", 200)}
 
@@ -984,14 +983,14 @@ def test_a_token_issued_while_the_clock_is_in_the_future_is_valid(admin, client)
         "unknown-property",
     ],
 )
-def test_a_bad_clock_change_is_refused_and_changes_nothing(app, admin, change, pointer):
-    with nothing_changes(app):
+def test_a_bad_clock_change_is_refused_and_changes_nothing(services, admin, change, pointer):
+    with nothing_changes(services):
         problem(admin("PUT", "/clock", json=change), 400, pointer, "body")
 
 
-def test_the_clock_cannot_be_advanced_out_of_the_years_it_can_show(app, admin):
+def test_the_clock_cannot_be_advanced_out_of_the_years_it_can_show(services, admin):
     ok(admin("PUT", "/clock", json={"now": "9999-06-01T00:00:00Z"}))
-    with nothing_changes(app):
+    with nothing_changes(services):
         problem(
             admin("PUT", "/clock", json={"advanceSeconds": 315360000}),
             400,
@@ -1013,9 +1012,9 @@ ADMIN_CALLS = [
 
 @with_settings(admin_token="s3cret")
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS, ids=[c[1] for c in ADMIN_CALLS])
-def test_the_admin_token_guards_the_control_plane(app, admin, method, path, body):
+def test_the_admin_token_guards_the_control_plane(services, admin, method, path, body):
     kwargs = {"json": body} if body is not None else {}
-    with nothing_changes(app):
+    with nothing_changes(services):
         for headers in ({}, {"X-Admin-Token": "wrong"}, {"X-Admin-Token": "s3cret "}):
             response = admin(method, path, headers=headers, **kwargs)
             problem(response, 401, "/header/X-Admin-Token", "security")
@@ -1032,9 +1031,9 @@ def test_the_admin_token_does_not_touch_ecm_endpoints(api, client):
 
 @with_settings(admin=False)
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS, ids=[c[1] for c in ADMIN_CALLS])
-def test_without_the_control_plane_admin_paths_are_404(app, admin, api, method, path, body):
+def test_without_the_control_plane_admin_paths_are_404(services, admin, api, method, path, body):
     kwargs = {"json": body} if body is not None else {}
-    with nothing_changes(app):
+    with nothing_changes(services):
         response = admin(method, path, **kwargs)
         assert response.status_code == 404
         assert response.mimetype == PROBLEM

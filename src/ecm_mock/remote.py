@@ -9,6 +9,7 @@ answer, framed by :class:`multiprocessing.connection.Connection`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -40,13 +41,17 @@ class EngineServer:
         self._listener.bind(address)
         self._listener.listen(256)
         self._stopping = False
+        self._wake, self._waker = socket.socketpair()  # stop() wakes the loop through it
 
     def serve_forever(self) -> None:
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake, selectors.EVENT_READ)
             try:
                 while not self._stopping:
-                    for key, _ in selector.select(timeout=0.5):
+                    for key, _ in selector.select():
+                        if key.fileobj is self._wake:
+                            break
                         if key.fileobj is self._listener:
                             client, _ = self._listener.accept()
                             selector.register(Connection(client.detach()), selectors.EVENT_READ)
@@ -55,6 +60,7 @@ class EngineServer:
             finally:
                 for key in list(selector.get_map().values()):
                     key.fileobj.close()
+                self._waker.close()
 
     def _serve_one(self, selector: selectors.BaseSelector, connection: Connection) -> None:
         try:
@@ -64,7 +70,10 @@ class EngineServer:
             connection.close()
 
     def stop(self) -> None:
+        """Stop serving (from any thread, or a signal handler)."""
         self._stopping = True
+        with contextlib.suppress(OSError):
+            self._waker.send(b"x")
 
     def _answer(self, message: bytes) -> bytes:
         try:
