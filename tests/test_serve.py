@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from ecm_mock import Settings
 from ecm_mock.serving import wait_for_port
 
+SAVE = "/umm/ecm/callStrategy/save"
 ECM_MOCK = shutil.which("ecm-mock") or str(Path(os.sys.executable).parent / "ecm-mock")
 
 
@@ -107,3 +109,82 @@ def test_settings_from_env_and_overrides():
     assert (settings.port, settings.seed, settings.fixtures) == (9001, 6, Path("/x"))
     with pytest.raises(ValueError, match="ECM_MOCK_PORT='eighty' is not a number"):
         Settings.from_env({"ECM_MOCK_PORT": "eighty"})
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return sorted(found)
+
+
+def _ready(base: str) -> None:
+    """Wait until the workers answer (granian may open the port before they load the app)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(base + "/__admin/clock", timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)  # poll interval, not a wait for readiness
+
+
+def test_serve_with_workers_keeps_one_state_across_its_processes():
+    process, base = _start("--workers", "2", "--threads", "2")
+    try:
+        _ready(base)
+        assert len(_children(process.pid)) == 3  # the engine and two HTTP workers
+        _, login = _call(base, "POST", "/umm/api/login", {"username": "admin", "password": "admin"})
+        token = login["token"]
+        made = {
+            _call(base, "POST", SAVE, {"name": f"Across {i}"}, token)[1]["id"] for i in range(20)
+        }
+        assert len(made) == 20  # one id sequence: no two workers gave out the same id
+        for _ in range(10):  # each call on a new connection: the kernel spreads them
+            _, strategies = _call(base, "GET", "/umm/ecm/callStrategy/list", token=token)
+            assert made <= {s["id"] for s in strategies}
+        _call(base, "POST", "/__admin/reset")
+        _, strategies = _call(base, "GET", "/umm/ecm/callStrategy/list", token=token)
+        assert not made & {s["id"] for s in strategies}
+        _, journal = _call(base, "GET", "/__admin/journal?operationId=saveStrategy")
+        assert len(journal) == 20
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert "ecm-mock: stopped" in output
+    assert "Traceback" not in output
+
+
+def test_serve_with_workers_refuses_bad_fixtures_with_a_message(tmp_path):
+    result = subprocess.run(
+        [ECM_MOCK, "serve", "--workers", "2", "--fixtures", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "fixtures directory not found" in result.stderr
+
+
+def test_serve_with_workers_stops_when_its_engine_dies():
+    process, base = _start("--workers", "2")
+    try:
+        _ready(base)
+        engine = _children(process.pid)[0]  # started before the HTTP workers
+        os.kill(engine, signal.SIGKILL)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert "the engine process stopped" in output
+    assert process.returncode != 0

@@ -36,6 +36,7 @@ from .settings import Settings
 
 SETTINGS_ENV = "ECM_MOCK_WORKER_SETTINGS"
 ENGINE_ENV = "ECM_MOCK_ENGINE_ADDRESS"
+WORKERS_KILL_TIMEOUT = 5  # seconds a worker may take to stop before it is killed
 
 
 def worker_app() -> Flask:
@@ -59,13 +60,7 @@ def serve(settings: Settings, announce: Callable[[str], None]) -> int:
 
 
 def _serve_one(settings: Settings, announce: Callable[[str], None]) -> int:
-    from .app import create_app
-
-    # Built here first without fake data: bad settings, spec or fixtures stop the command with
-    # a message before the server starts, and the loaded spec and compiled validators are
-    # inherited by the worker (a fork). The worker builds the real state: it is not kept
-    # twice, once in each process.
-    create_app(settings.replace(fake_contacts=0, fake_dnc=0))
+    _check_and_warm(settings)
     os.environ[SETTINGS_ENV] = base64.b64encode(pickle.dumps(settings)).decode()
     os.environ.pop(ENGINE_ENV, None)
     server = _granian(settings, port := settings.port or _free_port(settings.host))
@@ -77,6 +72,7 @@ def _serve_one(settings: Settings, announce: Callable[[str], None]) -> int:
 def _serve_many(settings: Settings, announce: Callable[[str], None]) -> int:
     from .remote import private_socket_path
 
+    _check_and_warm(settings)
     directory = tempfile.mkdtemp(prefix="ecm-mock-")
     address = private_socket_path(directory)
     context = multiprocessing.get_context("fork" if _forks() else "spawn")
@@ -112,6 +108,16 @@ def _serve_many(settings: Settings, announce: Callable[[str], None]) -> int:
     return 0 if engine.exitcode in (0, -signal.SIGTERM) else 1
 
 
+def _check_and_warm(settings: Settings) -> None:
+    """Build an app here first, without fake data: bad settings, spec or fixtures stop the
+    command with a message before any process starts, and the loaded specs and compiled
+    validators are inherited by the processes forked next. Those build the real state, so it
+    is not kept twice."""
+    from .app import create_app
+
+    create_app(settings.replace(fake_contacts=0, fake_dnc=0))
+
+
 def _granian(settings: Settings, port: int):
     from granian import Granian
     from granian.constants import Interfaces
@@ -125,6 +131,7 @@ def _granian(settings: Settings, port: int):
         workers=settings.workers,
         blocking_threads=settings.threads,
         log_access=False,  # ecm-mock logs each request itself
+        workers_kill_timeout=WORKERS_KILL_TIMEOUT,
     )
 
 
