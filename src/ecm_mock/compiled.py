@@ -76,6 +76,20 @@ class CompiledOperation:
             if self.parameters
             else None
         )
+        # the security alternatives: each a list of (header, HTTP auth scheme or None)
+        self._security: list[list[tuple[str, str | None]]] = []
+        schemes = spec.document.get("components", {}).get("securitySchemes", {})
+        for requirement in document.get("security", spec.document.get("security", [])):
+            alternative = []
+            for name in requirement:
+                scheme = schemes.get(name, {})
+                if scheme.get("type") == "http":
+                    alternative.append(("Authorization", scheme.get("scheme", "").lower()))
+                elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                    alternative.append((scheme["name"], None))
+                else:  # another kind of credential: openapi-core checks them
+                    self.parameters = None
+            self._security.append(alternative)
         body = document.get("requestBody")
         self.has_body = body is not None
         json_body = (body or {}).get("content", {}).get("application/json")
@@ -102,8 +116,11 @@ class CompiledOperation:
         data: bytes,
         args: MultiDict[str, str],
         view_args: Mapping[str, str],
+        headers: Mapping[str, str],
     ) -> Parsed | None:
         """The parsed request if the compiled schemas say it is valid, else ``None``."""
+        if self._security and not any(self._presented(a, headers) for a in self._security):
+            return None
         values = self._parameters(args, view_args)
         if values is None:
             return None
@@ -124,6 +141,17 @@ class CompiledOperation:
             if value is not None:
                 (query if parameter.location == "query" else path)[parameter.name] = value
         return Parsed(body, query, path)
+
+    @staticmethod
+    def _presented(alternative: list[tuple[str, str | None]], headers: Mapping[str, str]) -> bool:
+        """Are these credentials there (not: are they good; the engine checks that)?"""
+        for header, scheme in alternative:
+            value = headers.get(header)
+            if value is None:
+                return False
+            if scheme is not None and value.partition(" ")[0].lower() != scheme:
+                return False
+        return True
 
     def _parameters(
         self, args: MultiDict[str, str], view_args: Mapping[str, str]

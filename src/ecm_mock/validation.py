@@ -118,6 +118,7 @@ class ContractValidator:
             request.get_data(cache=True) if has_body and request.mimetype == JSON else b"",
             request.args,
             request.view_args or {},
+            request.headers,
         )
         if parsed is not None:  # the compiled schemas are sure it is valid
             return RequestCheck(
