@@ -9,8 +9,9 @@
   all workers see one state.
 
 After start-up the objects built so far are moved out of the garbage collector's sight
-(:func:`gc.freeze`): a collection then no longer walks a million contacts, which made for
-pauses of a second.
+(:func:`gc.freeze`), and so is what survives each full collection after: a collection then
+no longer walks a million contacts (pauses of a second) or every attempt saved so far.
+Records are plain dicts and lists without cycles; refcounting still frees them when deleted.
 """
 
 from __future__ import annotations
@@ -140,8 +141,19 @@ def _forks() -> bool:
 
 
 def _freeze() -> None:
+    """Objects alive now are the app and its state: out of the collector's sight, now and
+    after every full collection from now on (what survives one is state too). A full
+    collection then walks only what came since the last one, a few milliseconds, where
+    walking 60,000 new attempts took 15 ms a time and made for the slowest answers."""
     gc.collect()
     gc.freeze()
+    if _freeze_after_full_collections not in gc.callbacks:
+        gc.callbacks.append(_freeze_after_full_collections)
+
+
+def _freeze_after_full_collections(phase: str, info: dict) -> None:
+    if phase == "stop" and info.get("generation") == 2:
+        gc.freeze()
 
 
 def _engine_main(settings: Settings, address: str, ready: Connection) -> None:
