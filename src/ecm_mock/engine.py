@@ -108,7 +108,7 @@ class Engine:
         )
 
     def handle(self, envelope: Envelope) -> Outcome:
-        outcome = self._outcome(envelope)
+        outcome, validated = self._outcome(envelope)
         if envelope.plane != ECM or outcome.resume:
             return outcome
         seq = self.record(
@@ -116,6 +116,7 @@ class Engine:
             outcome.status,
             (time.monotonic() - envelope.started + outcome.delay) * 1000,
             outcome.fault if outcome.fault is not None else envelope.fault,
+            validated,
         )
         outcome.journal_seq = seq
         return outcome
@@ -126,8 +127,13 @@ class Engine:
         status: int,
         millis: float | None = None,
         fault: int | None = None,
+        validated: bool = True,
     ) -> int:
-        """Journal a request (also one the HTTP side answered alone: 404, 405, 413)."""
+        """Journal a request (also one the HTTP side answered alone: 404, 405, 413).
+
+        ``validated``: it got as far as validation (not stopped by a fault, its session name
+        or its credentials), so its validation errors are what it was answered for.
+        """
         if millis is None:
             millis = (time.monotonic() - envelope.started) * 1000
         return self.services.journal.add(
@@ -141,7 +147,7 @@ class Engine:
                 "status": status,
                 "durationMs": round(millis, 3),
                 "fault": fault,
-                "validationErrors": [asdict(e) for e in envelope.errors],
+                "validationErrors": [asdict(e) for e in envelope.errors] if validated else [],
             }
         )
 
@@ -150,7 +156,8 @@ class Engine:
         self.services.journal.amend(seq, status=status)
 
     # ------------------------------------------------------------------ internals
-    def _outcome(self, envelope: Envelope) -> Outcome:
+    def _outcome(self, envelope: Envelope) -> tuple[Outcome, bool]:
+        """The answer, and whether the request got as far as validation."""
         services = self.services
         fault_id = envelope.fault
         if envelope.plane == ECM and fault_id is None:
@@ -160,38 +167,37 @@ class Engine:
                 rule = fault.rule
                 if rule.get("status"):  # deliberate: not checked against the contract
                     error = ApiError(rule["status"], f"fault injected by rule {fault.id}")
-                    return _problem(error, checked=False, delay=latency, fault=fault.id)
+                    return _problem(error, checked=False, delay=latency, fault=fault.id), False
                 if rule.get("closeConnection"):
-                    return Outcome(200, close=True, delay=latency, fault=fault.id)
+                    return Outcome(200, close=True, delay=latency, fault=fault.id), False
                 if latency > 0:
-                    return Outcome(0, delay=latency, resume=True, fault=fault.id)
+                    return Outcome(0, delay=latency, resume=True, fault=fault.id), False
                 fault_id = fault.id
+        plane, op_id = envelope.plane, envelope.operation_id
+        op = self._specs[plane].operation(op_id)
+        validated = False
         try:
-            body = self._run(envelope)
+            if plane == ECM or self._admin_sessions.get(op_id):
+                session, store = self._session(envelope.headers.get(SESSION_HEADER))
+            else:
+                session, store = None, services.store
+            user = self._authenticate(envelope, op.secured)
+            validated = True
+            if envelope.errors:
+                raise ApiError(envelope.error_status, _summary(envelope.errors), envelope.errors)
+            body = self._handlers[plane][op_id](
+                Call(op, envelope.request, services, store, user, session)
+            )
         except ApiError as error:
-            return _problem(error, checked=not error.outside_contract, fault=fault_id)
+            outcome = _problem(error, checked=not error.outside_contract, fault=fault_id)
+            return outcome, validated
         except Exception as error:  # a bug in a handler: the one error shape, and the log
             log.exception("unhandled error on %s %s", envelope.method, envelope.path)
             message = f"internal error ({type(error).__name__}); see the mock's log"
-            return _problem(ApiError(500, message), checked=False, fault=fault_id)
-        op = self._specs[envelope.plane].operation(envelope.operation_id)
+            return _problem(ApiError(500, message), checked=False, fault=fault_id), validated
         if body is None:
-            return Outcome(op.success_status, fault=fault_id)
-        return Outcome(op.success_status, body, JSON, fault=fault_id)
-
-    def _run(self, envelope: Envelope) -> Any:
-        services = self.services
-        plane, op_id = envelope.plane, envelope.operation_id
-        op = self._specs[plane].operation(op_id)
-        if plane == ECM or self._admin_sessions.get(op_id):
-            session, store = self._session(envelope.headers.get(SESSION_HEADER))
-        else:
-            session, store = None, services.store
-        user = self._authenticate(envelope, op.secured)
-        if envelope.errors:
-            raise ApiError(envelope.error_status, _summary(envelope.errors), envelope.errors)
-        call = Call(op, envelope.request, services, store, user, session)
-        return self._handlers[plane][op_id](call)
+            return Outcome(op.success_status, fault=fault_id), True
+        return Outcome(op.success_status, body, JSON, fault=fault_id), True
 
     def _session(self, name: str | None) -> tuple[str | None, Any]:
         if name is not None and not SESSION_NAME.match(name):
