@@ -188,3 +188,29 @@ def test_serve_with_workers_stops_when_its_engine_dies():
             process.communicate()
     assert "the engine process stopped" in output
     assert process.returncode != 0
+
+
+def test_the_contract_kit_passes_against_serve_with_workers(tmp_path):
+    """The whole kit (fuzz, stateful, scenarios) against the multi-process server."""
+    process, base = _start("--workers", "2", "--threads", "2")
+    try:
+        _ready(base)
+        result = subprocess.run(
+            [
+                ECM_MOCK,
+                "contract",
+                "--target",
+                base,
+                "--allow-destructive",
+                "--report-dir",
+                tmp_path,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert (tmp_path / "junit.xml").exists()
