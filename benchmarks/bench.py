@@ -76,7 +76,7 @@ CEILINGS = {ECM: GRANIAN, ECM_WORKERS: GRANIAN_WORKERS}
 READY_PATH = "/__admin/clock"  # ecm-mock answers it once its app and state are built
 
 ATTEMPTS_PER_STRATEGY = 90  # 99 fit (attempt 100 would point its retry map at itself)
-RATE_CAPACITY = 6000  # attempt saves/s the strategies are sized for; more → 406s, reported
+RATE_CAPACITY = 15000  # attempt saves/s the strategies are sized for; more → 406s, reported
 TICKS = os.sysconf("SC_CLK_TCK")
 CREDENTIALS = {"username": "admin", "password": "admin"}
 
