@@ -124,3 +124,11 @@ def test_a_fixture_of_the_wrong_shape_is_a_clear_error(tmp_path):
     (directory / "users.yaml").write_text("- just a string\n")
     with pytest.raises(FixtureError, match="a part has the wrong shape"):
         create_app(Settings(fixtures=directory))
+
+
+def test_fixtures_with_an_attempt_number_used_twice_in_a_strategy_are_refused():
+    document = read_fixtures(None)
+    attempts = document["strategies"][1]["attempts"]
+    attempts[1]["attemptNumber"] = attempts[0]["attemptNumber"]
+    with pytest.raises(FixtureError, match="attemptNumber 1 is used twice in the strategy"):
+        create_app(Settings(), fixtures=document)

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import admin
 from .auth import TokenService
@@ -27,7 +27,7 @@ from .resources._base import Services
 from .settings import Settings
 from .spec import Operation, Spec, admin_spec_path, load_spec
 from .state import Sessions
-from .validation import ContractValidator
+from .validation import ContractValidator, RequestCheck, ValidatedRequest
 
 log = logging.getLogger("ecm_mock")
 access_log = logging.getLogger("ecm_mock.access")
@@ -161,7 +161,12 @@ def _view(
 
     def view(**_path: Any) -> Response:
         req = request._get_current_object()  # once: every proxy access costs
-        check = validator.check_request(op, req)
+        try:
+            check = validator.check_request(op, req)
+        except RequestEntityTooLarge:  # an error like any other: faults and auth come first
+            limit = current_app.config["MAX_CONTENT_LENGTH"]
+            message = f"the body is larger than the limit of {limit} bytes"
+            check = RequestCheck(ValidatedRequest(), [ErrorItem("body", "/body", message)], 413)
         environ = req.environ
         envelope = Envelope(
             plane=plane,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema_rs
+from openapi_schema_validator import oas31_format_checker
 from werkzeug.datastructures import MultiDict
 
 from .spec import Spec
@@ -149,7 +150,8 @@ class CompiledOperation:
             value = headers.get(header)
             if value is None:
                 return False
-            if scheme is not None and value.partition(" ")[0].lower() != scheme:
+            given, space, _ = value.partition(" ")
+            if scheme is not None and (not space or given.lower() != scheme):
                 return False
         return True
 
@@ -199,10 +201,15 @@ class CompiledOperation:
 
 
 class CompiledSpec:
-    """Every operation of a spec, compiled once; identical schemas share one validator."""
+    """Every operation of a spec, compiled once; identical schemas share one validator.
+
+    ``pattern`` and ``format`` are checked by Python, as openapi-core checks them: Rust's
+    regular expressions differ from Python's (``\\S`` matches ``\\x1f`` in Rust, not in
+    Python) and so do format rules (a leap second). Everything else is checked in Rust.
+    """
 
     def __init__(self, spec: Spec) -> None:
-        self._components = spec.document.get("components", {})
+        self._components = _python_checked(spec.document.get("components", {}))
         self._cache: dict[str, Any] = {}
         self.operations = {
             op_id: CompiledOperation(spec, op_id, self._compile) for op_id in spec.operations
@@ -212,10 +219,65 @@ class CompiledSpec:
         key = json.dumps(schema, sort_keys=True)
         validator = self._cache.get(key)
         if validator is None:
-            root = {**schema, "components": self._components}
-            validator = jsonschema_rs.Draft202012Validator(root, validate_formats=True)
+            root = {**_python_checked(schema), "components": self._components}
+            validator = jsonschema_rs.Draft202012Validator(
+                root,
+                validate_formats=False,
+                keywords={PATTERN: _PythonPattern, FORMAT: _PythonFormat},
+            )
             self._cache[key] = validator
         return validator
+
+
+PATTERN, FORMAT = "x-ecm-python-pattern", "x-ecm-python-format"
+# keywords whose values are data, not schemas: nothing in them is renamed
+_DATA = frozenset({"enum", "const", "default", "example", "examples"})
+# keywords whose values map names to schemas: the names are not keywords
+_NAMED = frozenset({"properties", "patternProperties", "$defs", "schemas", "dependentSchemas"})
+
+
+def _python_checked(node: Any, names: bool = False) -> Any:
+    """A copy of a schema (or of a map of schemas, ``names``) with ``pattern`` and
+    ``format`` renamed to the keywords Python checks."""
+    if isinstance(node, list):
+        return [_python_checked(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    renamed = {}
+    for key, value in node.items():
+        if names:
+            renamed[key] = _python_checked(value)
+        elif key in _DATA:
+            renamed[key] = value
+        elif key == "pattern" and isinstance(value, str):
+            renamed[PATTERN] = value
+        elif key == "format" and isinstance(value, str):
+            renamed[FORMAT] = value
+        else:
+            renamed[key] = _python_checked(value, names=key in _NAMED)
+    return renamed
+
+
+class _PythonPattern:
+    """``pattern`` with Python's ``re.search``, as jsonschema (openapi-core) applies it."""
+
+    def __init__(self, _parent: Any, value: str, _path: Any) -> None:
+        self._regex = re.compile(value)
+
+    def validate(self, instance: Any) -> None:
+        if isinstance(instance, str) and not self._regex.search(instance):
+            raise ValueError(f"{instance!r} does not match {self._regex.pattern!r}")
+
+
+class _PythonFormat:
+    """``format`` with openapi-core's own format checker (OAS 3.1)."""
+
+    def __init__(self, _parent: Any, value: str, _path: Any) -> None:
+        self._format = value
+
+    def validate(self, instance: Any) -> None:
+        if not oas31_format_checker.conforms(instance, self._format):
+            raise ValueError(f"{instance!r} is not a {self._format!r}")
 
 
 def _is_valid(validator: jsonschema_rs.Draft202012Validator, instance: Any) -> bool:

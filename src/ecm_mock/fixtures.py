@@ -123,6 +123,11 @@ def _build_state(document: dict[str, Any], validator: ContractValidator, flavour
             attempt = {**attempt, "csId": strategy["id"]}
             checker.check(f"strategies[{i}].attempts", j, "Attempt", attempt)
             checker.unique("attempts", j, state.attempts, attempt["id"])
+            if attempt["attemptNumber"] in state.numbers_in(strategy["id"]):
+                raise FixtureError(
+                    f"strategies[{i}].attempts: record {j}: attemptNumber "
+                    f"{attempt['attemptNumber']} is used twice in the strategy"
+                )
             state.add_attempt(attempt)
     if not any(s["name"] == "Default" for s in state.strategies.values()):
         raise FixtureError("strategies: the Default strategy is missing")

@@ -80,11 +80,12 @@ class EngineServer:
             method, args = pickle.loads(message)  # noqa: S301 - from this user's own workers
             if method not in _METHODS:
                 raise ValueError(f"no engine method {method!r}")
-            result: Any = (True, getattr(self.engine, method)(*args))
-        except Exception as error:  # the worker answers it as a 500 and logs it
+            result = getattr(self.engine, method)(*args)
+            return pickle.dumps((True, result), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:  # the worker answers it as a 500; the engine goes on
             log.exception("the engine could not answer a worker")
-            result = (False, f"{type(error).__name__}: {error}")
-        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+            failure = (False, f"{type(error).__name__}: {error}")
+            return pickle.dumps(failure, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class RemoteEngine:

@@ -113,6 +113,10 @@ class ContractValidator:
     # ------------------------------------------------------------------ requests
     def check_request(self, operation: Operation, request: Request) -> RequestCheck:
         has_body = self._has_body[operation.operation_id]
+        if has_body and not _readable_content_type(request.content_type):
+            message = f"the Content-Type header {request.content_type!r} cannot be read"
+            item = ErrorItem("header", "/header/Content-Type", message)
+            return RequestCheck(ValidatedRequest(media_type=request.mimetype or None), [item], 400)
         parsed = self._compiled[operation.operation_id].parse_request(
             request.mimetype,
             request.get_data(cache=True) if has_body and request.mimetype == JSON else b"",
@@ -254,6 +258,12 @@ class ContractValidator:
             "components": self.spec.document["components"],
         }
         return OAS31Validator(root, format_checker=OAS31Validator.FORMAT_CHECKER)
+
+
+def _readable_content_type(value: str | None) -> bool:
+    """Does each parameter of the header have a value (``a/b; x=y``, not ``a/b;``)?"""
+    _, *parameters = (value or "").split(";")
+    return all("=" in parameter for parameter in parameters)
 
 
 def _read_body(request: Request, validated: ValidatedRequest) -> None:
