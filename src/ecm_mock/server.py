@@ -88,6 +88,8 @@ def _serve_many(settings: Settings, announce: Callable[[str], None]) -> int:
         problem = receive.recv()
     except EOFError:
         problem = f"the engine process stopped (exit code {engine.exitcode})"
+    finally:
+        receive.close()
     if problem is not None:
         engine.join()
         shutil.rmtree(directory, ignore_errors=True)
@@ -105,7 +107,10 @@ def _serve_many(settings: Settings, announce: Callable[[str], None]) -> int:
     finally:
         stopping.set()
         engine.terminate()
-        engine.join(10)
+        engine.join(WORKERS_KILL_TIMEOUT)
+        if engine.exitcode is None:  # busy past the grace period (a large bulk upload)
+            engine.kill()
+            engine.join()
         shutil.rmtree(directory, ignore_errors=True)
     return 0 if engine.exitcode in (0, -signal.SIGTERM) else 1
 
