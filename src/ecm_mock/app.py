@@ -182,7 +182,7 @@ def _view(
         )
         outcome = engine.handle(envelope)
         if outcome.delay:
-            time.sleep(outcome.delay)  # this request's thread only; the server has others
+            time.sleep(outcome.delay)  # holds this thread only (see --threads)
         if outcome.resume:
             outcome = engine.handle(replace(envelope, fault=outcome.fault))
         environ[JOURNALED] = True
