@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from . import admin
 from .auth import TokenService
 from .clock import ControlledClock
 from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, EngineLike, Envelope, Outcome
-from .errors import ApiError, ErrorItem, problem_response
+from .errors import JSON, ApiError, ErrorItem, problem_response
 from .faults import Faults
 from .fixtures import read_fixtures, state_factory
 from .journal import Journal
@@ -168,17 +168,13 @@ def _view(
             message = f"the body is larger than the limit of {limit} bytes"
             check = RequestCheck(ValidatedRequest(), [ErrorItem("body", "/body", message)], 413)
         environ = req.environ
-        envelope = Envelope(
-            plane=plane,
-            operation_id=op.operation_id,
-            method=req.method,
-            path=req.path,
-            query_string=req.query_string.decode("latin-1"),
-            headers=_engine_headers(environ),
+        envelope = _envelope(
+            req,
+            plane,
+            op.operation_id,
             request=None if check.errors else check.request,
             errors=tuple(check.errors),
             error_status=check.status,
-            started=environ.get(STARTED) or time.monotonic(),
         )
         outcome = engine.handle(envelope)
         if outcome.delay:
@@ -215,8 +211,19 @@ def _view(
     return view
 
 
-def _engine_headers(environ: dict[str, Any]) -> dict[str, str]:
-    return {name: environ[key] for name, key in _ENGINE_ENVIRON if key in environ}
+def _envelope(req: Request, plane: str, operation_id: str, **checked: Any) -> Envelope:
+    """The request as the engine takes it; ``checked``: what validation made of it."""
+    environ = req.environ
+    return Envelope(
+        plane=plane,
+        operation_id=operation_id,
+        method=req.method,
+        path=req.path,
+        query_string=req.query_string.decode("latin-1"),
+        headers={name: environ[key] for name, key in _ENGINE_ENVIRON if key in environ},
+        started=environ.get(STARTED) or time.monotonic(),
+        **checked,
+    )
 
 
 _ENGINE_ENVIRON = [(h, "HTTP_" + h.upper().replace("-", "_")) for h in ENGINE_HEADERS]
@@ -238,7 +245,7 @@ def _render(outcome: Outcome) -> Response:
 
 def _cut_off() -> Response:
     """Headers that promise a body, then none: the server drops the connection mid-answer."""
-    response = Response(iter(()), status=200, mimetype="application/json")
+    response = Response(iter(()), status=200, mimetype=JSON)
     response.headers["Content-Length"] = "1024"
     return response
 
@@ -303,18 +310,6 @@ def _register_access_log(app: Flask, engine: EngineLike) -> None:
             )
         if not req.environ.get(JOURNALED) and not req.path.startswith(ADMIN_PREFIX):
             # answered here without reaching the engine (no route, method, body too large)
-            engine.record(
-                Envelope(
-                    plane=ECM,
-                    operation_id=req.endpoint or "",
-                    method=req.method,
-                    path=req.path,
-                    query_string=req.query_string.decode("latin-1"),
-                    headers=_engine_headers(req.environ),
-                    request=None,
-                    started=started,
-                ),
-                response.status_code,
-                millis,
-            )
+            envelope = _envelope(req, ECM, req.endpoint or "", request=None)
+            engine.record(envelope, response.status_code, millis)
         return response

@@ -21,6 +21,7 @@ import jsonschema_rs
 from openapi_schema_validator import oas31_format_checker
 from werkzeug.datastructures import MultiDict
 
+from .errors import JSON
 from .spec import Spec
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -54,7 +55,7 @@ class CompiledOperation:
         properties: dict[str, Any] = {}
         required: list[str] = []
         for raw in document.get("parameters", []):
-            parameter = _resolve(spec, raw, "parameters")
+            parameter = spec.resolve(raw, "parameters")
             schema = parameter.get("schema", {})
             kind = _scalar_type(spec, schema)
             simple = kind is not None and "content" not in parameter
@@ -66,7 +67,7 @@ class CompiledOperation:
                     parameter["name"],
                     parameter["in"],
                     kind,
-                    _resolve_schema(spec, schema).get("default"),
+                    spec.resolve(schema).get("default"),
                 )
             )
             properties[parameter["name"]] = schema
@@ -93,13 +94,13 @@ class CompiledOperation:
             self._security.append(alternative)
         body = document.get("requestBody")
         self.has_body = body is not None
-        json_body = (body or {}).get("content", {}).get("application/json")
+        json_body = (body or {}).get("content", {}).get(JSON)
         self._body_schema = (
             compile_schema(json_body.get("schema", {})) if json_body is not None else None
         )
         self._responses: dict[str, dict[str, Any] | None] = {}
         for status, response in document.get("responses", {}).items():
-            response = _resolve(spec, response, "responses")
+            response = spec.resolve(response, "responses")
             content = response.get("content")
             self._responses[str(status)] = (
                 None
@@ -127,7 +128,7 @@ class CompiledOperation:
             return None
         body = None
         if self.has_body:
-            if self._body_schema is None or mimetype != "application/json":
+            if self._body_schema is None or mimetype != JSON:
                 return None
             try:
                 body = json.loads(data)
@@ -299,19 +300,5 @@ def _cast(kind: str, raw: str) -> Any:
 
 
 def _scalar_type(spec: Spec, schema: dict[str, Any]) -> str | None:
-    kind = _resolve_schema(spec, schema).get("type")
+    kind = spec.resolve(schema).get("type")
     return kind if kind in ("integer", "number", "boolean", "string") else None
-
-
-def _resolve_schema(spec: Spec, schema: dict[str, Any]) -> dict[str, Any]:
-    return _resolve(spec, schema, "schemas")
-
-
-def _resolve(spec: Spec, node: dict[str, Any], section: str) -> dict[str, Any]:
-    prefix = f"#/components/{section}/"
-    for _ in range(10):
-        ref = node.get("$ref") if isinstance(node, dict) else None
-        if not (isinstance(ref, str) and ref.startswith(prefix)):
-            return node
-        node = spec.document["components"][section][ref[len(prefix) :]]
-    return node

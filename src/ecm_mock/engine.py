@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from .errors import PROBLEM_JSON, ApiError, ErrorItem, field_error, problem
+from .errors import JSON, PROBLEM_JSON, ApiError, ErrorItem, field_error, problem
 from .resources import Call
 from .resources._base import Services
 from .spec import Spec
@@ -27,7 +27,6 @@ from .validation import ValidatedRequest
 log = logging.getLogger("ecm_mock")
 
 ECM, ADMIN = "ecm", "admin"
-JSON = "application/json"
 SESSION_HEADER = "X-Mock-Session"
 ADMIN_TOKEN_HEADER = "X-Admin-Token"  # noqa: S105 - a header name
 SESSION_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # admin.yaml's Name schema

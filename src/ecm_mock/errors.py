@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response
 
+JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 
 

@@ -67,6 +67,16 @@ class Spec:
         """The named component schema, as written (with its ``$ref`` s)."""
         return self.document["components"]["schemas"][name]
 
+    def resolve(self, node: Any, section: str = "schemas") -> Any:
+        """``node`` with its local ``$ref`` (to ``#/components/<section>/``) followed."""
+        prefix = f"#/components/{section}/"
+        for _ in range(10):  # refs to refs are followed; a loop is not
+            ref = node.get("$ref") if isinstance(node, dict) else None
+            if not (isinstance(ref, str) and ref.startswith(prefix)):
+                return node
+            node = self.document["components"][section][ref[len(prefix) :]]
+        return node
+
     def operation_document(self, operation_id: str) -> dict[str, Any]:
         op = self.operations[operation_id]
         return self.document["paths"][op.path][op.method.lower()]

@@ -34,10 +34,8 @@ from openapi_schema_validator import OAS31Validator
 from werkzeug.datastructures import ImmutableMultiDict
 
 from .compiled import CompiledSpec
-from .errors import ErrorItem
+from .errors import JSON, ErrorItem
 from .spec import Operation, Spec
-
-JSON = "application/json"
 
 
 def _as_is(value: Any) -> Any:
@@ -105,8 +103,7 @@ class ContractValidator:
         for op_id in spec.operations:
             content = spec.operation_document(op_id).get("requestBody", {}).get("content", {})
             schema = content.get("multipart/form-data", {}).get("schema", {})
-            if "$ref" in schema:
-                schema = self._schemas[schema["$ref"].rsplit("/", 1)[1]]
+            schema = spec.resolve(schema)
             if schema.get("additionalProperties") is False:
                 self._multipart_parts[op_id] = set(schema.get("properties", {}))
 
@@ -199,7 +196,7 @@ class ContractValidator:
         encoding = content.get("multipart/form-data", {}).get("encoding", {})
         items = []
         for name, how in encoding.items():
-            if how.get("contentType") != "application/json" or name not in request.form:
+            if how.get("contentType") != JSON or name not in request.form:
                 continue
             try:
                 json.loads(request.form[name])
