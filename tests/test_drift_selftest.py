@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ecm_mock import Settings, create_app
+from ecm_mock import AdminClient, Settings, create_app
 from ecm_mock.serving import BackgroundServer
 
 from .broken_mock import BREAKAGES, BrokenMock
@@ -109,5 +109,68 @@ def test_against_a_real_target_the_default_run_leaves_its_data_as_it_was(
     assert result.returncode == 0, result.stdout[-3000:]
     assert _business_data(store.dump()) == before
     # reads were fuzzed, writes only through the self-cleaning scenarios
-    assert rows["listCampaigns"]["exercised"] > 0
+    assert rows["listCampaigns"]["passed"]["fuzz"] > 0
     assert rows["updateDncContact"]["verdict"] == "not tested"
+    assert (
+        "fuzz: against a real target only reads are fuzzed"
+        in (rows["updateDncContact"]["not_tested_because"])
+    )
+    assert "stateful: not selected" in rows["updateDncContact"]["not_tested_because"]
+
+
+@pytest.mark.slow
+def test_an_error_is_neither_a_violation_nor_a_conformance(live_server, tmp_path):
+    """The target drops the connection on one operation: the run errs (exit 3), the report
+    names the suite and the error, and that operation is not called conforming."""
+    AdminClient(live_server).add_fault(operationId="listStrategies", closeConnection=True)
+    result, rows = run_kit(
+        tmp_path, "--target", live_server, "--suite", "fuzz", "--max-examples", "5"
+    )
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-2000:]
+    assert rows["listStrategies"]["verdict"] == "error"
+    assert rows["listStrategies"]["errors"][0]["suite"] == "fuzz"
+    assert "Connection" in rows["listStrategies"]["errors"][0]["message"]
+    assert rows["listCampaigns"]["verdict"] == "conforms"
+    report = json.loads((tmp_path / "drift.json").read_text())
+    assert report["exit_code"] == 3
+    assert report["suite_results"]["fuzz"]["status"] == "error"
+    markdown = (tmp_path / "drift.md").read_text()
+    assert "## Errors (not contract violations" in markdown
+    assert "exit code 3" in result.stdout
+
+
+def test_a_target_that_is_not_a_umm_gets_a_short_message(tmp_path):
+    def html_everywhere(environ, start_response):
+        start_response("404 Not Found", [("Content-Type", "text/html")])
+        return [b"<html><body>" + b"<p>nothing here</p>" * 200 + b"</body></html>"]
+
+    with BackgroundServer(html_everywhere) as server:
+        result = subprocess.run(
+            [ECM_MOCK, "contract", "--target", server.url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "failed: 404 text/html" in line
+    assert "<" not in line
+
+
+def test_reports_carry_what_the_run_was(tmp_path):
+    result, _ = run_kit(tmp_path, "--suite", "scenarios", "--seed", "1234", "--max-examples", "3")
+    assert result.returncode == 0, result.stdout[-3000:]
+    report = json.loads((tmp_path / "drift.json").read_text())
+    assert report["seed"] == 1234
+    assert report["suites"] == ["scenarios"]
+    assert report["max_examples_per_operation"] == 3
+    assert report["kit_version"]
+    assert report["date"].endswith("Z")
+    assert len(report["spec_sha256"]) == 64
+    assert report["suite_results"]["fuzz"]["status"] == "not selected"
+    # operations no scenario calls are not tested, and say why
+    untested = {r["operation_id"]: r for r in report["operations"] if r["verdict"] == "not tested"}
+    assert untested, "some operations have no scenario"
+    for row in untested.values():
+        assert "fuzz: not selected" in row["not_tested_because"]
+        assert "scenarios: no test of it in this suite" in row["not_tested_because"]

@@ -9,10 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .app import ConfigurationError
-from .fixtures import FixtureError
-from .settings import Settings
-from .spec import SpecError, load_spec, operations_table
+from .contract.config import EXIT_CODES
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -81,7 +78,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the fuzz, stateful and scenario suites. Without --target a mock is "
         "started in-process. Against a real target only reads and self-cleaning scenarios run "
         "unless --allow-destructive. Every option can also be set as ECM_CONTRACT_<OPTION>. "
-        "Exit codes: 0 conforms, 1 violations, 2 target unreachable or login failed.",
+        "Exit codes: "
+        + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
+        + ".",
     )
     _add_contract_options(contract)
     contract.set_defaults(run=_contract)
@@ -89,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from .spec import SpecError, load_spec, operations_table
+
     try:
         spec = load_spec(args.spec)
     except SpecError as exc:
@@ -101,6 +102,10 @@ def _check(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from . import server
+    from .app import ConfigurationError
+    from .fixtures import FixtureError
+    from .settings import Settings
+    from .spec import SpecError
 
     # a line per request: skip what the format does not show (Python's logging HOWTO,
     # "Optimization"); finding the caller's source line is most of a record's cost
@@ -111,7 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(**options)
         code = server.serve(settings, lambda url: _announce(settings, url))
-    except (ValueError, SpecError, FixtureError, ConfigurationError) as exc:
+    except (ValueError, SpecError, FixtureError, ConfigurationError, server.AddressError) as exc:
         print(f"ecm-mock serve: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -120,7 +125,7 @@ def _serve(args: argparse.Namespace) -> int:
     return code
 
 
-def _announce(settings: Settings, url: str) -> None:
+def _announce(settings, url: str) -> None:
     processes = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(
         f"ecm-mock {__version__} listening on {url} "
@@ -130,14 +135,14 @@ def _announce(settings: Settings, url: str) -> None:
 
 
 def _add_contract_options(parser: argparse.ArgumentParser) -> None:
-    from contract_tests.kit import add_options
+    from .contract.config import add_options
 
     add_options(parser.add_argument)
 
 
 def _contract(args: argparse.Namespace) -> int:
-    from contract_tests.kit import config_from_options
-    from contract_tests.runner import run
+    from .contract.config import config_from_options
+    from .contract.runner import run
 
     values = vars(args)
     try:

@@ -1,12 +1,13 @@
-"""The kit's own plumbing: where the target is, how to talk to it, what this run created.
+"""The kit's own plumbing: how to talk to the target, what this run created, how to replay.
 
-Everything here is plain Python (requests); the pytest wiring is in ``conftest.py``.
+Everything here is plain Python (requests); the pytest wiring is in ``conftest.py`` and the
+options in ``config.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import secrets
 import shlex
 import threading
@@ -19,9 +20,7 @@ import requests
 
 from ecm_mock import Spec
 
-ENV_PREFIX = "ECM_CONTRACT_"
-SUITES = ("fuzz", "stateful", "scenarios")
-
+from .config import KitConfig
 
 # Checks that an operation cannot pass by construction of the contract, with the reason. They
 # are skipped for that operation and listed in the drift report; nothing else is ever skipped.
@@ -31,6 +30,11 @@ KNOWN_LIMITS: dict[str, dict[str, str]] = {
         "both or neither is answered 400, as the vendor documents",
     },
 }
+
+# Where a replay of an in-process run goes: what `make run` / `ecm-mock serve` listens on.
+REPLAY_MOCK_URL = "http://127.0.0.1:8080"
+TOKEN_VARIABLE = "$TOKEN"  # noqa: S105 - a shell variable's name
+_AUTHORIZATION = re.compile(r"-H '(?i:authorization):[^']*'")
 
 
 def known_limits(spec: Spec, operation_id: str) -> dict[str, str]:
@@ -47,101 +51,21 @@ class TargetError(Exception):
     """The target cannot be reached, or logging in to it fails (exit code 2)."""
 
 
-@dataclass(frozen=True)
-class KitConfig:
-    """How a contract run is set up. ``target=None``: a mock is started in-process."""
-
-    target: str | None = None
-    username: str = "admin"
-    password: str = "admin"  # noqa: S105 - the mock's default user
-    seed: int = 0
-    max_examples: int = 25
-    suites: tuple[str, ...] = SUITES
-    allow_destructive: bool = False
-    report_dir: str | None = None
-
-    @property
-    def against_mock(self) -> bool:
-        return self.target is None
-
-    @property
-    def destructive(self) -> bool:
-        """May the kit send anything that changes data it did not create?"""
-        return self.against_mock or self.allow_destructive
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> KitConfig:
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name, kind in (
-            ("target", str),
-            ("username", str),
-            ("password", str),
-            ("seed", int),
-            ("max_examples", int),
-            ("report_dir", str),
-        ):
-            raw = environ.get(ENV_PREFIX + name.upper())
-            if raw:
-                values[name] = kind(raw)
-        if environ.get(ENV_PREFIX + "SUITES"):
-            values["suites"] = parse_suites(environ[ENV_PREFIX + "SUITES"])
-        if environ.get(ENV_PREFIX + "ALLOW_DESTRUCTIVE", "").lower() in ("1", "true", "yes"):
-            values["allow_destructive"] = True
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+def replayable(curl: str, actual_base: str, replay_base: str) -> str:
+    """A curl command that runs as pasted: the replay base URL, the token as ``$TOKEN``."""
+    curl = curl.replace(actual_base.rstrip("/"), replay_base.rstrip("/"))
+    return _AUTHORIZATION.sub(f'-H "Authorization: Bearer {TOKEN_VARIABLE}"', curl)
 
 
-# The kit's options, shared by `ecm-mock contract` (argparse) and pytest (addoption).
-OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--target", {"help": "base URL of the UMM to test (default: an in-process mock)"}),
-    ("--username", {"help": "login user (default admin)"}),
-    ("--password", {"help": "login password (default admin)"}),
-    ("--seed", {"type": int, "help": "seed of the generated requests (default 0)"}),
-    ("--max-examples", {"type": int, "help": "examples per operation (default 25)"}),
-    ("--suite", {"help": "comma-separated: fuzz,stateful,scenarios (default all)"}),
-    (
-        "--allow-destructive",
-        {
-            "action": "store_true",
-            "default": None,
-            "help": "against a real target, also send requests that change "
-            "data (fuzz every operation, run the stateful suite)",
-        },
-    ),
-    ("--report-dir", {"help": "write junit.xml (with ecm-mock contract), drift.md, drift.json"}),
-)
-
-
-def add_options(add: Callable[..., Any]) -> None:
-    """Declare :data:`OPTIONS` with ``add`` (argparse's add_argument or pytest's addoption)."""
-    for flag, settings in OPTIONS:
-        add(flag, **settings)
-
-
-def config_from_options(option: Callable[[str], Any]) -> KitConfig:
-    """A :class:`KitConfig` from option values (``option("--seed")``), then ECM_CONTRACT_*."""
-    suites = option("--suite")
-    return KitConfig.from_env(
-        target=option("--target"),
-        username=option("--username"),
-        password=option("--password"),
-        seed=option("--seed"),
-        max_examples=option("--max-examples"),
-        suites=parse_suites(suites) if suites else None,
-        allow_destructive=option("--allow-destructive"),
-        report_dir=option("--report-dir"),
+def login_command(config: KitConfig, base: str, login_path: str) -> str:
+    """The shell line that sets ``$TOKEN`` for the replay commands of a report."""
+    body = json.dumps({"username": config.username, "password": "PASSWORD"})
+    body = shlex.quote(body).replace("PASSWORD", "'\"$ECM_PASSWORD\"'")
+    return (
+        f"TOKEN=$(curl -s -X POST {shlex.quote(base.rstrip('/') + login_path)} "
+        f"-H 'Content-Type: application/json' -d {body} "
+        "| python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])')"
     )
-
-
-def parse_suites(text: str) -> tuple[str, ...]:
-    suites = tuple(s.strip() for s in text.split(",") if s.strip())
-    unknown = [s for s in suites if s not in SUITES]
-    if unknown or not suites:
-        raise ValueError(
-            f"unknown suite(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(SUITES)}"
-        )
-    return suites
 
 
 def run_prefix() -> str:
@@ -163,11 +87,9 @@ class Exchange:
     files: dict[str, tuple[str, bytes, str]] | None = None
 
     def curl(self) -> str:
-        """The request as a curl command ($TOKEN stands for the bearer token)."""
-        parts = ["curl", "-X", self.method, shlex.quote(self.url)]
+        """The request as a curl command (the bearer token as ``$TOKEN``)."""
+        parts = ["curl", "-X", self.method]
         for name, value in self.headers.items():
-            if name.lower() == "authorization":
-                value = "Bearer $TOKEN"
             parts += ["-H", shlex.quote(f"{name}: {value}")]
         if self.files is not None:
             for name, value in (self.body or {}).items():
@@ -181,7 +103,8 @@ class Exchange:
                 "-d",
                 shlex.quote(json.dumps(self.body, separators=(",", ":"))),
             ]
-        return " ".join(parts)
+        parts.append(shlex.quote(self.url))
+        return replayable(" ".join(parts), "", "")
 
 
 class KitSession:
@@ -206,25 +129,25 @@ class KitSession:
     def login(self) -> str:
         """A fresh token; :class:`TargetError` when the target is down or refuses us."""
         op = self.spec.operation("loginUser")
+        url = self.base_url + op.path
         try:
             response = self._http.request(
                 op.method,
-                self.base_url + op.path,
+                url,
                 timeout=15,
                 json={"username": self._username, "password": self._password},
             )
         except requests.RequestException as exc:
-            raise TargetError(f"cannot reach {self.base_url}: {exc}") from None
+            raise TargetError(f"cannot reach {self.base_url}: {_reason(exc)}") from None
         if response.status_code != 200:
-            raise TargetError(
-                f"login as {self._username!r} at {self.base_url} failed: "
-                f"{response.status_code} {response.text[:200]}"
-            )
+            raise TargetError(f"login as {self._username!r} at {url} failed: {_describe(response)}")
         try:
             token = response.json()["token"]
+            if not isinstance(token, str) or not token:
+                raise TypeError
         except (ValueError, KeyError, TypeError):
             raise TargetError(
-                f"login at {self.base_url} answered no token: {response.text[:200]}"
+                f"{url} is not a UMM login: it answered 200 {_describe(response)} without a token"
             ) from None
         with self._lock:
             self._token = token
@@ -270,7 +193,7 @@ class KitSession:
         self.last = Exchange(
             operation_id,
             op.method,
-            response.request.url,
+            response.request.url or url,
             headers,
             json if json is not None else data,
             response.status_code,
@@ -278,6 +201,24 @@ class KitSession:
             files,
         )
         return response
+
+
+def _reason(error: requests.RequestException) -> str:
+    """The innermost cause of a connection error, in one line."""
+    cause: BaseException = error
+    while cause.__cause__ is not None or (cause.__context__ is not None and cause.args == ()):
+        cause = cause.__cause__ or cause.__context__
+    text = str(cause.args[-1] if cause.args else cause) or type(cause).__name__
+    return " ".join(text.split())[:200]
+
+
+def _describe(response: requests.Response) -> str:
+    """A response in a few words: its status and, when it is short text or JSON, its body."""
+    media = response.headers.get("Content-Type", "no content type").split(";")[0].strip()
+    if "json" in media or media.startswith("text/plain"):
+        text = " ".join(response.text.split())
+        return f"{response.status_code} {media}: {text[:200]}"
+    return f"{response.status_code} {media} ({len(response.content)} bytes)"
 
 
 @dataclass
@@ -308,10 +249,10 @@ class Created:
 
 
 @contextmanager
-def in_process_mock(seed: int = 0) -> Iterator[str]:
-    """A fresh ecm-mock on a free local port, for as long as the block runs."""
+def in_process_mock() -> Iterator[str]:
+    """A fresh ecm-mock (default settings) on a free local port, while the block runs."""
     from ecm_mock import Settings, create_app
     from ecm_mock.serving import BackgroundServer
 
-    with BackgroundServer(create_app(Settings(seed=seed))) as server:
+    with BackgroundServer(create_app(Settings())) as server:
         yield server.url

@@ -7,7 +7,7 @@ from typing import Any
 import requests
 
 from ..drift import DriftRecorder
-from ..kit import Created, KitSession
+from ..kit import Created, KitSession, replayable
 
 SUITE = "scenarios"
 
@@ -21,14 +21,15 @@ def expect(
     status: int = 200,
     message: str = "",
     check: str = "scenario",
+    nodeid: str | None = None,
 ) -> Any:
     """Check ``outcome`` (a response expected to have ``status``, or a condition).
 
-    Counts ``operation_id`` as exercised; on failure records it against that operation with
-    the curl of the last request and raises AssertionError. Returns a response's JSON body.
+    A check that holds counts as a pass of ``operation_id``; one that does not is recorded
+    against it with the curl of the last request, and raises AssertionError. Returns a
+    response's JSON body.
     """
     __tracebackhide__ = True
-    recorder.exercised(operation_id)
     if isinstance(outcome, requests.Response):
         ok = outcome.status_code == status
         if not ok:
@@ -39,9 +40,10 @@ def expect(
     else:
         ok = bool(outcome)
     if not ok:
-        curl = kit.last.curl() if kit.last else None
-        recorder.failed(operation_id, check, SUITE, message, curl)
+        curl = replayable(kit.last.curl(), kit.base_url, recorder.replay_base) if kit.last else None
+        recorder.failed(operation_id, check, SUITE, message, curl, nodeid)
         raise AssertionError(f"{operation_id}: {message}" + (f"\n  {curl}" if curl else ""))
+    recorder.passed(operation_id, SUITE)
     if isinstance(outcome, requests.Response):
         try:
             return outcome.json()
@@ -54,10 +56,11 @@ class Scenario:
     """One scenario's calls and expectations, bound to the kit, the recorder and the registry."""
 
     def __init__(
-        self, kit: KitSession, recorder: DriftRecorder, created: Created, name: str
+        self, kit: KitSession, recorder: DriftRecorder, created: Created, name: str, nodeid: str
     ) -> None:
         self.kit, self.recorder, self.created = kit, recorder, created
         self.check_name = f"scenario:{name}"
+        self.nodeid = nodeid
 
     def call(
         self,
@@ -115,6 +118,7 @@ class Scenario:
             status=status,
             message=message,
             check=self.check_name,
+            nodeid=self.nodeid,
         )
 
     def equal(self, operation_id: str, actual: Any, wanted: Any, what: str) -> None:

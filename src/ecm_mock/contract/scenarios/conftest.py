@@ -9,4 +9,4 @@ from ._expect import Scenario
 
 @pytest.fixture
 def scenario(kit, recorder, created, request) -> Scenario:
-    return Scenario(kit, recorder, created, request.node.name)
+    return Scenario(kit, recorder, created, request.node.name, request.node.nodeid)

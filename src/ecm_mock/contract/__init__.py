@@ -1,0 +1,1 @@
+"""The contract kit: the fuzz, stateful and scenario suites (``ecm-mock contract``)."""
