@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
-import zipfile
-
 import pytest
 import yaml
 
 from ecm_mock.cli import main
 from ecm_mock.spec import default_spec_path
 
-from .conftest import ROOT, SPEC_PATH
+from .conftest import SPEC_PATH
 
 
 def test_check_passes_on_the_shipped_spec(capsys):
@@ -84,25 +79,3 @@ def test_check_fails_on_missing_and_unparsable_files(tmp_path, capsys):
 
 def test_installed_package_finds_its_spec():
     assert default_spec_path().read_bytes() == SPEC_PATH.read_bytes()
-
-
-@pytest.mark.slow
-def test_the_wheel_ships_the_spec_and_fixtures(tmp_path):
-    """Build the wheel as a user would, and compare what it carries with the repository."""
-    source = tmp_path / "src"
-    shutil.copytree(
-        ROOT,
-        source,
-        symlinks=True,
-        ignore=shutil.ignore_patterns(".venv", "node_modules", ".git", "reports"),
-    )
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path / "dist"), str(source)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = (tmp_path / "dist").glob("ecm_mock-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        assert archive.read("ecm_mock/spec/ecm.yaml") == SPEC_PATH.read_bytes()
-        for fixture in (ROOT / "fixtures").glob("*.yaml"):
-            assert archive.read(f"ecm_mock/default_fixtures/{fixture.name}") == fixture.read_bytes()

@@ -35,16 +35,18 @@ def _start(
         text=True,
         env={**os.environ, **(env or {})},
     )
+    announced = re.compile(r"listening on http://([\d.]+):(\d+)")
     if log:
         out.close()
         deadline = time.monotonic() + 30
-        while not (line := log.read_text().partition("\n")[0]) or "\n" not in log.read_text():
+        while not (match := announced.search(log.read_text())):
             assert process.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.02)  # poll interval of the output file, not a wait for readiness
     else:
-        line = process.stdout.readline()
-    match = re.search(r"listening on http://([\d.]+):(\d+)", line)
-    assert match, line + (process.stdout.read() if process.stdout else "")
+        seen: list[str] = []
+        while not (match := announced.search(seen[-1] if seen else "")):
+            seen.append(process.stdout.readline())
+            assert seen[-1] and len(seen) < 20, "".join(seen)
     host, port = match.group(1), int(match.group(2))
     wait_for_port(host, port)
     return process, f"http://{host}:{port}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import gc
 import multiprocessing
 import os
@@ -53,9 +54,39 @@ def worker_app() -> Flask:
     return app
 
 
+class AddressError(Exception):
+    """The mock cannot listen where it was asked to (a busy port, an unknown host)."""
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise :class:`AddressError` unless ``host:port`` can be listened on now.
+
+    The probe binds without ``SO_REUSEPORT``: granian's own sockets set it, and Linux lets two
+    such sockets share a port, so a second mock would otherwise start on a busy port and
+    share its connections with the first.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise AddressError(f"cannot listen on {host!r}: {exc.strerror}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise AddressError(
+                    f"port {port} on {host} is already in use (by another ecm-mock or another "
+                    "program); choose another with --port, or --port 0 for any free one"
+                ) from None
+            raise AddressError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
 def serve(settings: Settings, announce: Callable[[str], None]) -> int:
     """Serve until Ctrl-C or SIGTERM. Raises what :func:`create_app` raises on bad settings
-    (one process); returns 2 if the engine process cannot start (several)."""
+    (one process), and :class:`AddressError`; returns 2 if the engine process cannot start."""
+    if settings.port:
+        check_address(settings.host, settings.port)
     if settings.workers == 1:
         return _serve_one(settings, announce)
     return _serve_many(settings, announce)
@@ -66,7 +97,7 @@ def _serve_one(settings: Settings, announce: Callable[[str], None]) -> int:
     os.environ[SETTINGS_ENV] = base64.b64encode(pickle.dumps(settings)).decode()
     os.environ.pop(ENGINE_ENV, None)
     server = _granian(settings, port := settings.port or _free_port(settings.host))
-    announce(f"http://{settings.host}:{port}")
+    _announce_when_listening(settings.host, port, announce)
     server.serve()
     return 0
 
@@ -101,7 +132,7 @@ def _serve_many(settings: Settings, announce: Callable[[str], None]) -> int:
     server = _granian(settings, port)
     stopping = threading.Event()
     threading.Thread(target=_stop_with, args=(engine, stopping), daemon=True).start()
-    announce(f"http://{settings.host}:{port}")
+    _announce_when_listening(settings.host, port, announce)
     try:
         server.serve()
     finally:
@@ -140,6 +171,21 @@ def _granian(settings: Settings, port: int):
         log_access=False,  # ecm-mock logs each request itself
         workers_kill_timeout=WORKERS_KILL_TIMEOUT,
     )
+
+
+def _announce_when_listening(host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Say where the mock listens once it does (the server binds in its worker process)."""
+    from .serving import wait_for_port
+
+    def wait_then_announce() -> None:
+        try:
+            wait_for_port(host, port, timeout=60)
+        except TimeoutError:
+            print(f"ecm-mock: nothing listens on {host}:{port} after 60 s", file=sys.stderr)
+            return
+        announce(f"http://{host}:{port}")
+
+    threading.Thread(target=wait_then_announce, name="ecm-mock announce", daemon=True).start()
 
 
 def _forks() -> bool:

@@ -46,6 +46,10 @@ class Settings:
                 "response_validation must be 'strict', 'warn' or 'off', "
                 f"not {self.response_validation!r}"
             )
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be from 0 to 65535 (0: any free port), not {self.port}")
+        if not self.host or any(c.isspace() for c in self.host):
+            raise ValueError(f"host must be an address or a host name, not {self.host!r}")
         positive = (
             "max_body_bytes",
             "token_ttl",
