@@ -8,14 +8,14 @@ PYTEST_ARGS ?=
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: install run test lint lint-spec check contract bench clean
+.PHONY: install run test lint lint-spec check contract soak bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 run: $(STAMP)
@@ -35,8 +35,22 @@ check: $(STAMP)
 	$(BIN)/ecm-mock check
 
 # The full contract kit against an in-process mock: JUnit and drift reports in reports/contract.
+# The seed is drawn per run and printed (SEED=N replays one).
 contract: $(STAMP)
-	$(BIN)/ecm-mock contract --report-dir reports/contract
+	$(BIN)/ecm-mock contract --report-dir reports/contract $(if $(SEED),--seed $(SEED))
+
+# The kit against the mock with SEEDS seeds drawn one after another; each seed's log and
+# reports in reports/soak/SEED. Fails if any seed fails.
+SEEDS ?= 10
+soak: $(STAMP)
+	@mkdir -p reports/soak; fails=0; \
+	for i in $$(seq $(SEEDS)); do \
+	  seed=$$($(BIN)/python -c 'import secrets; print(secrets.randbelow(2**32))'); \
+	  $(BIN)/ecm-mock contract --seed $$seed --report-dir reports/soak/$$seed \
+	    > reports/soak/$$seed.log 2>&1; code=$$?; \
+	  echo "seed $$seed: exit code $$code"; [ $$code = 0 ] || fails=$$((fails + 1)); \
+	done; \
+	echo "$$fails of $(SEEDS) seeds failed (logs in reports/soak)"; [ $$fails = 0 ]
 
 # Every test, then the stateful ones again with the state behind the engine's Unix socket
 # (as `ecm-mock serve --workers N` keeps it); a --junitxml=X.xml in PYTEST_ARGS becomes
