@@ -52,15 +52,9 @@ soak: $(STAMP)
 	done; \
 	echo "$$fails of $(SEEDS) seeds failed (logs in reports/soak)"; [ $$fails = 0 ]
 
-# Every test, then the stateful ones again with the state behind the engine's Unix socket
-# (as `ecm-mock serve --workers N` keeps it); a --junitxml=X.xml in PYTEST_ARGS becomes
-# X-remote-engine.xml for the second run.
-REMOTE_ENGINE_TESTS := tests/test_strategies.py tests/test_campaigns.py \
-	tests/test_contacts_dnc.py tests/test_preferences.py tests/test_admin.py
-
+# Every test (the slow ones too: wheel, kit, servers).
 test: lint lint-spec check contract
 	$(BIN)/pytest $(PYTEST_ARGS)
-	$(BIN)/pytest --engine remote $(subst .xml,-remote-engine.xml,$(PYTEST_ARGS)) $(REMOTE_ENGINE_TESTS)
 
 # ecm-mock beside the raw Flask ceiling and Prism, one table (BENCH_ARGS=--quick: smoke run).
 # Installs wrk (apt), and on first use gunicorn (into .venv) and Prism (benchmarks/.prism).

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from . import admin
 from .auth import TokenService
 from .clock import ControlledClock
-from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, EngineLike, Envelope, Outcome
+from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, Envelope, Outcome
 from .errors import JSON, ApiError, ErrorItem, problem_response
 from .faults import Faults
 from .fixtures import read_fixtures, state_factory
@@ -34,8 +34,28 @@ access_log = logging.getLogger("ecm_mock.access")
 
 EXTENSION = "ecm_mock"
 ADMIN_PREFIX = "/__admin"
-STARTED = "ecm_mock.started"  # WSGI environ keys: when the request came in (time.monotonic)
-JOURNALED = "ecm_mock.journaled"  # and whether the engine journaled it
+# WSGI environ keys. The app's own: when the request came in (time.monotonic, kept across a
+# delay) and whether the engine journaled it. Between the app and a server that can wait
+# without holding a thread (serving.AsyncFront):
+STARTED = "ecm_mock.started"
+JOURNALED = "ecm_mock.journaled"
+DEFER = "ecm_mock.defer"  # set by the server: it waits for delays; the app never sleeps
+DELAY = "ecm_mock.delay"  # set by the app: wait this long (seconds), then send this answer
+RESUME = "ecm_mock.resume"  # set by the app: (seconds, fault id): wait, then call me again
+FAULT = "ecm_mock.fault"  # set by the server on that second call: the fault already picked
+# requests that may take long whatever their size (the server runs them off its event loop)
+LONG_OPERATIONS = frozenset(
+    {
+        "bulkUploadCampaignContacts",
+        "bulkUploadDncContacts",
+        "resetState",
+        "loadFixtures",
+        "dumpState",
+        "takeSnapshot",
+        "restoreSnapshot",
+    }
+)
+LONG_BODY_BYTES = 64 * 1024
 
 
 class ConfigurationError(Exception):
@@ -53,18 +73,11 @@ def create_app(
     *,
     clock: ControlledClock | None = None,
     fixtures: dict[str, Any] | None = None,
-    engine: EngineLike | None = None,
 ) -> Flask:
-    """Build a mock app. ``fixtures`` (a fixture document) replaces ``settings.fixtures``.
-
-    ``engine``: where state lives; by default an :class:`~ecm_mock.engine.Engine` in this
-    process, built from ``settings``, ``clock`` and ``fixtures``. The HTTP worker processes of
-    ``ecm-mock serve --workers N`` pass a :class:`~ecm_mock.remote.RemoteEngine` instead.
-    """
+    """Build a mock app. ``fixtures`` (a fixture document) replaces ``settings.fixtures``."""
     settings = settings or Settings()
     spec = load_spec(settings.spec_path)
-    if engine is None:
-        engine = build_engine(settings, clock=clock, fixtures=fixtures)
+    engine = build_engine(settings, clock=clock, fixtures=fixtures)
     app = Flask("ecm_mock")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION] = engine
@@ -109,11 +122,32 @@ def build_engine(
     return Engine(services, handlers, specs)
 
 
+def heavy_policy(app: Flask) -> Callable[[dict[str, Any]], bool]:
+    """May this request take long (so a server should run it off its event loop)?"""
+    adapter = app.url_map.bind("")
+    sessions = app.extensions[EXTENSION].services.sessions
+
+    def heavy(environ: dict[str, Any]) -> bool:
+        try:
+            if int(environ.get("CONTENT_LENGTH") or 0) > LONG_BODY_BYTES:
+                return True
+        except ValueError:
+            return True
+        session = environ.get("HTTP_X_MOCK_SESSION")
+        if session and not sessions.has(session):  # its first use builds its state
+            return True
+        try:
+            endpoint, _ = adapter.match(environ["PATH_INFO"], environ["REQUEST_METHOD"])
+        except HTTPException:
+            return False
+        return endpoint in LONG_OPERATIONS
+
+    return heavy
+
+
 def services_of(app: Flask) -> Services:
     """The sessions, clock, faults, journal, settings and spec an app owns."""
     engine = app.extensions[EXTENSION]
-    if not isinstance(engine, Engine):
-        raise TypeError("this app's state lives in another process (a remote engine)")
     return engine.services
 
 
@@ -134,7 +168,7 @@ def _register(
     app: Flask,
     spec: Spec,
     plane: str,
-    engine: EngineLike,
+    engine: Engine,
     validator: ContractValidator,
     response_validation: str,
 ) -> None:
@@ -153,7 +187,7 @@ def _register(
 def _view(
     plane: str,
     op: Operation,
-    engine: EngineLike,
+    engine: Engine,
     validator: ContractValidator,
     response_validation: str,
 ) -> Callable[..., Response]:
@@ -175,10 +209,19 @@ def _view(
             request=None if check.errors else check.request,
             errors=tuple(check.errors),
             error_status=check.status,
+            fault=environ.get(FAULT),  # the second call of a delayed request
         )
         outcome = engine.handle(envelope)
+        defer = environ.get(DEFER)
+        if outcome.resume and defer:  # the server waits, then calls again (journaled then)
+            environ[RESUME] = (outcome.delay, outcome.fault)
+            environ[JOURNALED] = True
+            return Response(status=204)  # never sent
         if outcome.delay:
-            time.sleep(outcome.delay)  # holds this thread only (see --threads)
+            if defer:
+                environ[DELAY] = outcome.delay
+            else:
+                time.sleep(outcome.delay)  # a plain WSGI server: this thread waits
         if outcome.resume:
             outcome = engine.handle(replace(envelope, fault=outcome.fault))
         environ[JOURNALED] = True
@@ -283,11 +326,11 @@ def _register_error_handlers(app: Flask) -> None:
         )
 
 
-def _register_access_log(app: Flask, engine: EngineLike) -> None:
+def _register_access_log(app: Flask, engine: Engine) -> None:
     wsgi_app = app.wsgi_app
 
     def stamped(environ: dict[str, Any], start_response: Callable) -> Any:
-        environ[STARTED] = time.monotonic()
+        environ.setdefault(STARTED, time.monotonic())  # kept across a delay
         return wsgi_app(environ, start_response)
 
     app.wsgi_app = stamped  # type: ignore[method-assign]
@@ -295,8 +338,11 @@ def _register_access_log(app: Flask, engine: EngineLike) -> None:
     @app.after_request
     def log_request(response: Response) -> Response:
         req = request._get_current_object()
-        started = req.environ.get(STARTED) or time.monotonic()
-        millis = (time.monotonic() - started) * 1000
+        environ = req.environ
+        if RESUME in environ:  # the first half of a delayed request: nothing to say yet
+            return response
+        started = environ.get(STARTED) or time.monotonic()
+        millis = (time.monotonic() - started) * 1000 + environ.get(DELAY, 0) * 1000
         if access_log.isEnabledFor(logging.INFO):
             query = req.query_string
             access_log.info(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,11 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--cisco", choices=("cce", "ccx"), help="Cisco flavour (default cce)")
     serve.add_argument("--fake-contacts", type=int, help="generate N extra contacts")
     serve.add_argument("--fake-dnc", type=int, help="generate N extra DNC numbers")
-    serve.add_argument("--threads", type=int, help="server threads (default 8)")
     serve.add_argument(
-        "--workers",
-        type=int,
-        help="HTTP worker processes (default 1); with more, one engine process holds the state",
+        "--idle-timeout",
+        type=float,
+        help="seconds before an idle keep-alive connection, or one whose headers do not "
+        "arrive, is closed (default 30)",
+    )
+    serve.add_argument(
+        "--max-connections", type=int, help="connections held at once (default 16384)"
     )
     serve.add_argument("--max-body-bytes", type=int, help="largest request body (default 10 MB)")
     serve.add_argument("--token-ttl", type=int, help="token lifetime in seconds (default 36000)")
@@ -104,6 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
     from . import server
     from .app import ConfigurationError
     from .fixtures import FixtureError
+    from .serving import AddressError
     from .settings import Settings
     from .spec import SpecError
 
@@ -116,20 +121,22 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(**options)
         code = server.serve(settings, lambda url: _announce(settings, url))
-    except (ValueError, SpecError, FixtureError, ConfigurationError, server.AddressError) as exc:
+    except (ValueError, SpecError, FixtureError, ConfigurationError, AddressError) as exc:
         print(f"ecm-mock serve: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         code = 0
     print("ecm-mock: stopped", flush=True)
-    return code
+    sys.stderr.flush()
+    # Leave now: at the interpreter's finalization granian's Rust threads may still wake, and
+    # then they panic ("panic in a function that cannot unwind") after a clean stop.
+    os._exit(code)
 
 
 def _announce(settings, url: str) -> None:
-    processes = f", {settings.workers} workers" if settings.workers > 1 else ""
     print(
         f"ecm-mock {__version__} listening on {url} "
-        f"(seed {settings.seed}, cisco {settings.cisco}{processes}); Ctrl-C stops it",
+        f"(seed {settings.seed}, cisco {settings.cisco}); Ctrl-C stops it",
         flush=True,
     )
 

@@ -2,10 +2,7 @@
 
 The HTTP side (:mod:`ecm_mock.app`) parses and validates a request, hands it to the engine as
 an :class:`Envelope`, and renders and checks the :class:`Outcome`. The engine picks faults,
-resolves the session, checks credentials, runs the handler and keeps the journal. Because
-everything stateful happens here, an engine can live in the same process as the app
-(:class:`Engine`, the default) or in its own process serving several HTTP worker processes
-(:mod:`ecm_mock.remote`): state stays consistent because one engine owns it.
+resolves the session, checks credentials, runs the handler and keeps the journal.
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from .errors import JSON, PROBLEM_JSON, ApiError, ErrorItem, field_error, problem
 from .resources import Call
@@ -68,18 +65,6 @@ class Outcome:
     close: bool = False  # drop the connection instead of answering
     fault: int | None = None
     journal_seq: int | None = None  # the journal entry of this request, if one was made
-
-
-class EngineLike(Protocol):
-    """What the HTTP side needs of an engine, here or in another process."""
-
-    def handle(self, envelope: Envelope) -> Outcome: ...
-
-    def record(
-        self, envelope: Envelope, status: int, millis: float | None = None, fault: int | None = None
-    ) -> int: ...
-
-    def amend(self, seq: int, status: int) -> None: ...
 
 
 class Engine:

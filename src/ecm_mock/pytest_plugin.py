@@ -131,7 +131,7 @@ def ecm_mock_server(pytestconfig: pytest.Config) -> Iterator[EcmMock]:
         problem = None
     if problem:
         pytest.fail(f"ecm-mock: {problem}", pytrace=False)
-    server = BackgroundServer(app, port=0, threads=settings.threads).start()
+    server = BackgroundServer(app, port=0).start()
     try:
         admin = AdminClient(server.url, token=getattr(settings, "admin_token", None))
         yield EcmMock(server.url, admin, settings, app, _as_json(document))

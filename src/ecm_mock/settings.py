@@ -30,8 +30,8 @@ class Settings:
     jwt_secret: str | None = None  # None: a random secret per app
     max_body_bytes: int = 10 * 1024 * 1024
     response_validation: str = "strict"  # "strict" (500 on a broken response), "warn", "off"
-    threads: int = 8  # threads of the HTTP server (of each worker process, with workers > 1)
-    workers: int = 1  # HTTP worker processes; above 1, the state lives in an engine process
+    idle_timeout: float = 30.0  # seconds an idle keep-alive connection (or slow headers) is kept
+    max_connections: int = 16384  # connections held at once (idle keep-alives count too)
     spec_path: Path | None = None  # None: the spec shipped with the package
     admin: bool = True  # serve the control plane under /__admin
     admin_token: str | None = None  # when set, /__admin needs the header X-Admin-Token
@@ -46,6 +46,9 @@ class Settings:
                 "response_validation must be 'strict', 'warn' or 'off', "
                 f"not {self.response_validation!r}"
             )
+        if not 0.5 <= self.idle_timeout <= 3600:
+            message = f"idle_timeout must be from 0.5 to 3600 seconds, not {self.idle_timeout}"
+            raise ValueError(message)
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be from 0 to 65535 (0: any free port), not {self.port}")
         if not self.host or any(c.isspace() for c in self.host):
@@ -53,8 +56,7 @@ class Settings:
         positive = (
             "max_body_bytes",
             "token_ttl",
-            "threads",
-            "workers",
+            "max_connections",
             "journal_size",
             "max_sessions",
         )
@@ -89,6 +91,8 @@ def _convert(f: dataclasses.Field, raw: str) -> Any:
     try:
         if kind.startswith("int"):
             return int(raw)
+        if kind.startswith("float"):
+            return float(raw)
         if "Path" in kind:
             return Path(raw)
     except ValueError as exc:

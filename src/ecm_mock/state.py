@@ -206,3 +206,7 @@ class Sessions:
     def names(self) -> list[str]:
         with self._lock:
             return list(self._named)
+
+    def has(self, name: str) -> bool:
+        with self._lock:
+            return name in self._named

@@ -1,0 +1,142 @@
+"""The serving model (issue 12): delays hold no thread, idle and slow connections stop nothing.
+
+A real server (serving.BackgroundServer: granian behind the asynchronous front, as
+``ecm-mock serve``) on a free port. Nothing here measures time: the assertions are about
+order and counts (what was answered while what was still waiting).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from ecm_mock import AdminClient, Settings, create_app
+from ecm_mock.admin_client import login
+from ecm_mock.serving import BackgroundServer
+
+CAMPAIGNS = "/umm/ecm/campaign/list"
+STRATEGIES = "/umm/ecm/callStrategy/list"
+DELAYED = 100  # more than any thread pool of the old server (8 threads)
+LONG_DELAY_MS = 4000  # long next to the quick requests, even on a loaded machine
+
+
+@pytest.fixture
+def server() -> Iterator[BackgroundServer]:
+    with BackgroundServer(create_app(Settings()), idle_timeout=1.0) as running:
+        yield running
+
+
+def _get(server: BackgroundServer, path: str, token: str) -> int:
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_delayed_requests_hold_up_no_other_and_end_together(server):
+    """100 requests delayed at once: while they wait, other operations are answered; then
+    every delayed one is answered (none waits for another to finish first)."""
+    token = login(server.url, "admin", "admin")
+    admin = AdminClient(server.url)
+    admin.add_fault(operationId="listCampaigns", latencyMs=LONG_DELAY_MS)
+    events: list[str] = []
+    lock = threading.Lock()
+
+    def delayed() -> None:
+        status = _get(server, CAMPAIGNS, token)
+        with lock:
+            events.append(f"delayed {status}")
+
+    threads = [threading.Thread(target=delayed) for _ in range(DELAYED)]
+    for thread in threads:
+        thread.start()
+    # all of them reached the server (each is journaled only once answered: count the hits)
+    while admin.faults()[0]["hits"] < DELAYED:
+        pass
+    for _ in range(20):
+        status = _get(server, STRATEGIES, token)
+        with lock:
+            events.append(f"other {status}")
+    for thread in threads:
+        thread.join(timeout=60)
+    assert events[:20] == ["other 200"] * 20  # answered while every delayed one still waited
+    assert events[20:] == ["delayed 200"] * DELAYED
+    journal = admin.journal(operationId="listCampaigns")
+    assert len(journal) == DELAYED
+    assert all(entry["durationMs"] >= LONG_DELAY_MS for entry in journal)
+
+
+@pytest.mark.slow
+def test_more_idle_connections_than_the_old_limit_stop_nothing(server):
+    """The old server stopped answering at 1,024 connections; idle ones count too."""
+    token = login(server.url, "admin", "admin")
+    idle = []
+    try:
+        for _ in range(1500):
+            connection = socket.create_connection((server.host, server.port), timeout=30)
+            idle.append(connection)
+        assert _get(server, STRATEGIES, token) == 200
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+@pytest.mark.slow
+def test_idle_and_slow_connections_are_closed_after_the_idle_timeout(server):
+    token = login(server.url, "admin", "admin")
+    silent = socket.create_connection((server.host, server.port), timeout=30)
+    trickling = socket.create_connection((server.host, server.port), timeout=30)
+    trickling.sendall(b"GET /umm/ecm/callStrategy/list HTTP/1.1\r\nHost: x\r\n")  # never ends
+    kept_alive = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    kept_alive.request("GET", STRATEGIES, headers={"Authorization": f"Bearer {token}"})
+    assert kept_alive.getresponse().read()
+    try:
+        assert _get(server, STRATEGIES, token) == 200  # meanwhile, others are served
+        # each is closed by the server well before the sockets' own 30 s timeout would raise
+        for connection in (silent, trickling, kept_alive.sock):
+            _read_to_the_end(connection)
+    finally:
+        silent.close()
+        trickling.close()
+        kept_alive.close()
+
+
+def _read_to_the_end(connection: socket.socket) -> bytes:
+    """What the server sends until it closes the connection (socket.timeout if it does not)."""
+    received = b""
+    while chunk := connection.recv(4096):
+        received += chunk
+    return received
+
+
+def test_a_body_larger_than_the_limit_is_413_however_it_arrives():
+    app = create_app(Settings(max_body_bytes=1000))
+    with BackgroundServer(app) as server:
+        token = login(server.url, "admin", "admin")
+        big = json.dumps({"name": "x" * 2000}).encode()
+        for headers in ({"Content-Length": str(len(big))}, {"Transfer-Encoding": "chunked"}):
+            connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+            connection.putrequest("POST", "/umm/ecm/callStrategy/save")
+            connection.putheader("Authorization", f"Bearer {token}")
+            connection.putheader("Content-Type", "application/json")
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.endheaders()
+            if "Transfer-Encoding" in headers:
+                connection.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(big), big))
+            else:
+                connection.send(big)
+            response = connection.getresponse()
+            assert response.status == 413, (headers, response.read())
+            assert response.getheader("Content-Type") == "application/problem+json"
+            connection.close()
