@@ -67,12 +67,27 @@ def test_login_answers_the_vendor_shape_with_a_real_jwt(client, clock):
     assert claims["exp"] == int(clock.now) + 36000
 
 
-def test_login_tolerates_post(client):
+def test_login_as_a_post_is_an_operation_of_its_own(app, client, spec):
+    """Browsers and proxies cannot send a GET with a body: POST is their form of login."""
     response = client.post(
         "/umm/api/login", json={"username": "supervisor", "password": "supervisor"}
     )
     assert response.status_code == 200
     assert response.json["userDetails"]["fullName"] == "Campaign Supervisor"
+    post, get = spec.operation("loginUserPost"), spec.operation("loginUser")
+    assert (post.method, post.path, post.provenance, post.title) == (
+        "POST",
+        get.path,
+        "inferred",
+        "Login",
+    )
+    assert (get.method, get.provenance) == ("GET", "documented")
+    assert not any(op.also_accepts for op in spec.operations.values())
+    rules = {r.endpoint: r.methods for r in app.url_map.iter_rules()}
+    assert "POST" not in rules["loginUser"] and "GET" not in rules["loginUserPost"]
+    refused = client.put("/umm/api/login", json={"username": "admin", "password": "admin"})
+    assert refused.status_code == 405
+    assert set(refused.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST"}
 
 
 @pytest.mark.parametrize(

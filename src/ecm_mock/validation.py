@@ -69,7 +69,8 @@ class RequestCheck:
 
 
 class _Request(WerkzeugOpenAPIRequest):
-    """The werkzeug adapter, seen as ``method`` (for tolerated aliases), empty queries dropped.
+    """The werkzeug adapter, seen as the operation's ``method`` (Flask routes a HEAD to the
+    GET's view), empty query values dropped.
 
     ``?status=`` means "no filter", as in the vendor's URLs, not an empty enum value.
     """
@@ -108,7 +109,10 @@ class ContractValidator:
         # checked here, against the same schema, when it forbids additional properties.
         self._multipart_parts = {}
         for op_id in spec.operations:
-            content = spec.operation_document(op_id).get("requestBody", {}).get("content", {})
+            body = spec.resolve(
+                spec.operation_document(op_id).get("requestBody", {}), "requestBodies"
+            )
+            content = body.get("content", {})
             schema = content.get("multipart/form-data", {}).get("schema", {})
             schema = spec.resolve(schema)
             if schema.get("additionalProperties") is False:
@@ -199,7 +203,8 @@ class ContractValidator:
 
         openapi-core reports such a part as an error of the whole body; this names it.
         """
-        content = self.spec.operation_document(operation.operation_id)["requestBody"]["content"]
+        document = self.spec.operation_document(operation.operation_id)
+        content = self.spec.resolve(document["requestBody"], "requestBodies")["content"]
         encoding = content.get("multipart/form-data", {}).get("encoding", {})
         items = []
         for name, how in encoding.items():
