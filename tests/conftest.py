@@ -37,10 +37,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "local_engine: reads the app's services directly")
-    # openapi-core's, at each read of allowEmptyValue, which the contract uses on purpose
-    config.addinivalue_line(
-        "filterwarnings", "ignore:Use of allowEmptyValue property is deprecated:DeprecationWarning"
-    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

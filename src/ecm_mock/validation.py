@@ -8,10 +8,10 @@ type and body. Errors come back as :class:`~ecm_mock.errors.ErrorItem` lists wit
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import json
 import re
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +21,7 @@ from flask import Request, Response
 from jsonschema.exceptions import ValidationError
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
-from openapi_core.deserializing.media_types.util import json_loads
+from openapi_core.deserializing.media_types.util import json_loads, plain_loads
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.validation.request.exceptions import (
     MissingRequiredParameter,
@@ -37,12 +37,6 @@ from werkzeug.datastructures import ImmutableMultiDict
 from .compiled import CompiledSpec
 from .errors import JSON, ErrorItem
 from .spec import Operation, Spec
-
-# openapi-core warns at every read of `allowEmptyValue` (OAS 3.1 calls it NOT RECOMMENDED). The
-# contract uses it on purpose, for what a Spring server does (see its info.description).
-warnings.filterwarnings(
-    "ignore", "Use of allowEmptyValue property is deprecated", DeprecationWarning, "openapi_core"
-)
 
 
 def _as_is(value: Any) -> Any:
@@ -93,10 +87,15 @@ class ContractValidator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._openapi = OpenAPI.from_dict(
-            spec.document,
+            _without_allow_empty_value(spec.document),
             config=Config(
                 spec_validator_cls=None,  # load_spec has validated the document already
-                extra_media_type_deserializers={"application/problem+json": json_loads},
+                extra_media_type_deserializers={
+                    "application/problem+json": json_loads,
+                    # a CSV file part (encoded as text/csv): UTF-8 text, read as a string so
+                    # that its schema's pattern applies, as to any text (see spec._text_files)
+                    "text/csv": plain_loads,
+                },
                 extra_format_unmarshallers={"date-time": _as_is, "date": _as_is, "email": _as_is},
             ),
         )
@@ -269,6 +268,28 @@ class ContractValidator:
         return OAS31Validator(root, format_checker=OAS31Validator.FORMAT_CHECKER)
 
 
+def _without_allow_empty_value(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the document without the query parameters' ``allowEmptyValue``, for openapi-core.
+
+    The empty values it allows never reach openapi-core (:class:`_Request` drops them, as the
+    contract says), and openapi-core warns of the keyword at each request it reads it in.
+    """
+    copied = copy.deepcopy(document)
+    _drop_allow_empty_value(copied)
+    return copied
+
+
+def _drop_allow_empty_value(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("in") == "query":
+            node.pop("allowEmptyValue", None)
+        for value in node.values():
+            _drop_allow_empty_value(value)
+    elif isinstance(node, list):
+        for item in node:
+            _drop_allow_empty_value(item)
+
+
 def _readable_content_type(value: str | None) -> bool:
     """Does each parameter of the header have a value (``a/b; x=y``, not ``a/b;``)?"""
     _, *parameters = (value or "").split(";")
@@ -386,6 +407,17 @@ def _raw_error_paths(
             message = f"give {how_many} one of {', '.join(names)}"
             for name in names:
                 yield [*path, name], message
+        elif error.validator in ("oneOf", "anyOf") and error.context:
+            # Branches told apart by type (a string or an integer form of one value): the
+            # errors of the branch whose type the value has say what is wrong with it.
+            fitting, types = _branches_by_type(error)
+            if fitting is not None:
+                yield from _raw_error_paths(base, fitting, components)
+            elif types:
+                names = " or ".join(dict.fromkeys(repr(t) for t in types))
+                yield path, f"{_short(repr(error.instance), 60)} is not of type {names}"
+            else:
+                yield path, _short(error.message)
         elif (
             error.validator == "pattern"
             and isinstance(error.schema, dict)
@@ -395,6 +427,23 @@ def _raw_error_paths(
             yield path, f"{shown} does not match: {error.schema['description']}"
         else:
             yield path, _short(error.message)
+
+
+def _branches_by_type(error: ValidationError) -> tuple[list[ValidationError] | None, list[Any]]:
+    """(errors of the one branch the value's type fits, or None; the types of the others)."""
+    by_branch: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    misfits = {
+        branch: [e.validator_value for e in subs if e.validator == "type" and not e.relative_path]
+        for branch, subs in by_branch.items()
+    }
+    fitting = [b for b, types in misfits.items() if not types]
+    every_branch = len(by_branch) == len(error.validator_value)
+    if every_branch and len(fitting) == 1:
+        return by_branch[fitting[0]], []
+    types = [t for ts in misfits.values() for t in ts] if every_branch and not fitting else []
+    return None, types
 
 
 def _required_only(branches: Any) -> bool:
