@@ -25,8 +25,11 @@ $(LINT_STAMP): tools/lint/package-lock.json
 	cd tools/lint && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Redocly's recommended-strict rules and Spectral's spectral:oas, every warning a failure.
 lint-spec: $(LINT_STAMP)
 	tools/lint/node_modules/.bin/redocly lint openapi/ecm.yaml openapi/admin.yaml --format=stylish
+	tools/lint/node_modules/.bin/spectral lint --ruleset tools/lint/.spectral.yaml \
+		--fail-severity=hint openapi/ecm.yaml openapi/admin.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
