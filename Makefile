@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 
-.PHONY: install run test lint lint-spec check contract soak bench clean
+.PHONY: install run test lint lint-spec check contract soak bench clean clients-venv test-clients
 
 install: $(STAMP)
 
@@ -25,8 +25,27 @@ $(LINT_STAMP): tools/lint/package-lock.json
 	cd tools/lint && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Redocly's recommended-strict rules and Spectral's spectral:oas, every warning a failure.
 lint-spec: $(LINT_STAMP)
 	tools/lint/node_modules/.bin/redocly lint openapi/ecm.yaml openapi/admin.yaml --format=stylish
+	tools/lint/node_modules/.bin/spectral lint --ruleset tools/lint/.spectral.yaml \
+		--fail-severity=hint openapi/ecm.yaml openapi/admin.yaml
+
+# The client generators (openapi-python-client, openapi-generator) in their own venv, for
+# tests/test_generated_clients.py (which makes it itself when missing; Java runs the latter).
+CLIENTS_VENV := tools/clients/.venv
+CLIENTS_REQUIREMENTS := tools/clients/requirements.txt
+
+clients-venv: $(CLIENTS_VENV)/.installed
+
+$(CLIENTS_VENV)/.installed: $(CLIENTS_REQUIREMENTS)
+	rm -rf $(CLIENTS_VENV)
+	$(PYTHON) -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	$(PYTHON) -c "import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest(), end='')" $< > $@
+
+test-clients: $(STAMP) $(LINT_STAMP) clients-venv
+	$(BIN)/pytest tests/test_generated_clients.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -63,4 +82,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) tools/lint/node_modules benchmarks/.prism dist build reports .pytest_cache .ruff_cache
+	rm -rf $(VENV) tools/lint/node_modules $(CLIENTS_VENV) benchmarks/.prism dist build reports .pytest_cache .ruff_cache

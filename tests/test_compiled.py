@@ -113,8 +113,9 @@ def _mutations(body: Any) -> list[Any]:
     return found
 
 
-def _examples(document: dict[str, Any]) -> list[Any]:
-    content = document.get("requestBody", {}).get("content", {}).get("application/json", {})
+def _examples(spec, document: dict[str, Any]) -> list[Any]:
+    body = spec.resolve(document.get("requestBody", {}), "requestBodies")
+    content = body.get("content", {}).get("application/json", {})
     values = [e["value"] for e in content.get("examples", {}).values() if "value" in e]
     return values + ([content["example"]] if "example" in content else [])
 
@@ -130,7 +131,7 @@ def _cases():
         for op in spec.operations.values():
             document = spec.operation_document(op.operation_id)
             if "requestBody" in document:
-                seeds = _examples(document) + SEEDS.get(op.operation_id, [])
+                seeds = _examples(spec, document) + SEEDS.get(op.operation_id, [])
                 bodies = [m for seed in seeds for m in _mutations(seed)] or [{}]
                 queries = [""]
             else:

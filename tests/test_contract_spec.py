@@ -9,7 +9,9 @@ import pytest
 from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
-from .conftest import REFERENCE
+from ecm_mock.spec import read_document
+
+from .conftest import REFERENCE, SPEC_PATH
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -56,11 +58,17 @@ def test_spec_is_valid_openapi_31(spec):
     assert spec.document["openapi"].startswith("3.1")
 
 
+# Ours, beside the reference's: login as a POST, for browsers and proxies (a GET has no body).
+OURS = {("POST", "/umm/api/login"): ("inferred", "Login")}
+
+
 def test_exactly_the_reference_operations_with_their_provenance(spec):
     reference = reference_operations()
     assert len(reference) == 29
     ours = {(m, p): op for m, p, op in _operations(spec.document)}
-    assert set(ours) == set(reference)
+    assert set(ours) == set(reference) | set(OURS)
+    for key, (provenance, title) in OURS.items():
+        assert (ours[key]["x-ecm-provenance"], ours[key]["x-ecm-title"]) == (provenance, title)
     for key, (provenance, title) in reference.items():
         assert ours[key]["x-ecm-provenance"] == provenance, key
         if title and not title.startswith("Login"):
@@ -78,7 +86,7 @@ def test_every_operation_is_described(spec):
         for status, response in op["responses"].items():
             response = _resolve(spec.document, response)
             assert "content" in response, f"{method} {path} {status} has no schema"
-    assert len(ids) == len(set(ids)) == 29
+    assert len(ids) == len(set(ids)) == 30
 
 
 def test_bearer_security_on_everything_but_login(spec):
@@ -94,32 +102,97 @@ def test_bearer_security_on_everything_but_login(spec):
     assert doc["servers"] == [{"url": "/", "description": doc["servers"][0]["description"]}]
 
 
-def test_bodies_are_strict_and_lenient_where_the_vendor_is(spec):
+def _request_body_schemas(spec):
+    for op_id in spec.operations:
+        body = spec.resolve(spec.operation_document(op_id).get("requestBody", {}), "requestBodies")
+        for media, content in body.get("content", {}).items():
+            yield f"{op_id} {media}", spec.resolve(content["schema"])
+
+
+def test_request_bodies_are_strict_and_answers_open(spec):
+    """Every object a request body names forbids other properties; no answer does."""
     schemas = spec.document["components"]["schemas"]
-    for name in (
-        "CampaignCreate",
-        "CampaignUpdate",
-        "DncCreate",
-        "ContactCreate",
-        "ContactRow",
-        "AttemptCreate",
-        "AttemptUpdate",
-        "PreferenceSettingsSave",
-    ):
-        assert schemas[name]["unevaluatedProperties"] is False, name
-    for name in ("LoginRequest", "StrategyCreate", "AttemptOrder", "CampaignStatusChange"):
+    requests = set()
+    for where, schema in _request_body_schemas(spec):
+        if schema.get("type") == "array":
+            schema = spec.resolve(schema["items"])
+        if schema.get("type") == "object":
+            assert schema.get("additionalProperties") is False, where
+            requests.add(id(schema))
+    assert len(requests) == 18
+    for name in ("ContactRow", "DncCreate", "RetryMapEntryInput"):  # rows and entries too
         assert schemas[name]["additionalProperties"] is False, name
-    phone = _validator(spec, "AttemptPhone")
-    assert phone.is_valid("1")
-    assert phone.is_valid(1)
-    assert not phone.is_valid("6")
+    for name in ("Campaign", "Contact", "Attempt", "DncContact", "LoginResponse", "Problem"):
+        assert "additionalProperties" not in schemas[name], name
+    for name, schema in schemas.items():
+        assert "unevaluatedProperties" not in schema, name
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted", "refused"),
+    [
+        ("AttemptPhone", ["1", "5", 1, 5], ["6", 6, "0", 0, "01", "1\n", 1.5, True, None, []]),
+        ("CallResultInput", [1, 5, "1", "5"], [0, 6, "6", "0", "15", "1\n", True, "x"]),
+        ("AttemptNumberInput", [1, 100, "1", "99", "100"], [0, 101, "0", "101", "01", True]),
+        ("MinutesInput", [0, 1000000, "0", "0005", "9999999"], [-1, 1000001, "1.5", "-1", False]),
+        ("CampaignName", ["Spring2026"], ["abc", "has space", "Spring2026\n"]),
+        ("PhoneNumber", ["+923001234567", "1" * 28], ["+" + "1" * 28, "+92 300", "123\n"]),
+    ],
+)
+def test_the_vendors_leniencies_and_their_limits(spec, name, accepted, refused):
+    validator = _validator(spec, name)
+    assert [v for v in accepted if not validator.is_valid(v)] == []
+    assert [v for v in refused if validator.is_valid(v)] == []
+
+
+def test_a_retry_map_entry_takes_digit_strings_and_attempt_delay(spec):
     entry = _validator(spec, "RetryMapEntryInput")
     assert entry.is_valid({"call_result": "1", "attempt_number": "2", "attempt_delay": "30"})
     assert entry.is_valid({"attempt_number": 2, "delay": 10, "call_result": 2})
+    assert entry.is_valid({"sms_response_timeout": "30", "attempt_number": "2", "expiry": "30"})
     assert not entry.is_valid({"call_result": "x"})
-    assert not _validator(spec, "CampaignName").is_valid("abc")  # longer than 3 characters
-    assert not _validator(spec, "CampaignName").is_valid("has space")
-    assert not _validator(spec, "PhoneNumber").is_valid("+" + "1" * 28)  # at most 28
+    assert not entry.is_valid({})
+    assert not entry.is_valid({"call_result": 1, "attempt_delay_minutes": 5})
+
+
+def test_the_contract_has_only_shapes_client_generators_read_alike(spec):
+    """What openapi-python-client and openapi-generator need (tests/test_generated_clients.py
+    runs them): no allOf beside properties, no enum of mixed types, no array without items,
+    no object properties defined inline (they become duplicate or oddly named models)."""
+    problems = []
+
+    def walk(node, where, top=False):
+        if isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{where}/{i}")
+            return
+        if not isinstance(node, dict):
+            return
+        merged = [s for s in node.get("allOf", ()) if "$ref" in s or "properties" in s]
+        if merged and "properties" in node:
+            problems.append(f"{where}: allOf of schemas beside properties")
+        enum = node.get("enum")
+        if enum and len({type(v) for v in enum if v is not None}) > 1:
+            problems.append(f"{where}: enum of mixed types")
+        types = node.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "array" in types and "items" not in node:
+            problems.append(f"{where}: array without items")
+        if "integer" in types and "pattern" in node:
+            problems.append(f"{where}: pattern beside integer")
+        if not top and "object" in types and node.get("properties"):
+            problems.append(f"{where}: an object with properties that is not a named schema")
+        for key, value in node.items():
+            if key in ("examples", "example", "default", "enum", "const", "x-ecm-request-body"):
+                continue
+            if key in ("properties", "schemas"):
+                for name, sub in value.items():
+                    walk(sub, f"{where}/{key}/{name}", top=key == "schemas")
+            else:
+                walk(value, f"{where}/{key}")
+
+    walk(spec.document, "#")
+    assert problems == []
 
 
 def test_every_example_validates_against_its_schema(spec):
@@ -139,10 +212,14 @@ def test_the_vendor_examples_are_present_unchanged(spec):
 
     def example(op_id, part, status=None):
         op = spec.operation_document(op_id)
-        content = (op["requestBody"] if part == "request" else op["responses"][status])["content"]
-        return content["application/json"]["examples"]["vendor"]["value"]
+        if part == "request":
+            holder = spec.resolve(op["requestBody"], "requestBodies")
+        else:
+            holder = spec.resolve(op["responses"][status], "responses")
+        return holder["content"]["application/json"]["examples"]["vendor"]["value"]
 
     assert example("loginUser", "response", "200") == login_response
+    assert example("loginUser", "request") == {"username": "admin", "password": "admin"}
     assert example("saveStrategyAttempt", "request") == attempt_request
     assert example("saveStrategyAttempt", "response", "200") == attempt_response
     assert example("savePreferenceSettings", "request") == preference
@@ -152,7 +229,7 @@ def test_every_create_operation_has_links_that_resolve(spec):
     doc = spec.document
     ops = {op["operationId"]: (m, p, op) for m, p, op in _operations(doc)}
     creates = [i for i, (m, _p, _o) in ops.items() if m == "POST"]
-    assert len(creates) == 9
+    assert len(creates) == 10  # 9 and loginUserPost
     for op_id in [*creates, "loginUser"]:
         _m, _p, op = ops[op_id]
         success = _resolve(doc, next(r for s, r in op["responses"].items() if s.startswith("2")))
@@ -176,7 +253,7 @@ def test_every_create_operation_has_links_that_resolve(spec):
                 _check_expression(doc, success, expression, where)
             body_fields = _properties(
                 doc,
-                target.get("requestBody", {})
+                _resolve(doc, target.get("requestBody", {}))
                 .get("content", {})
                 .get("application/json", {})
                 .get("schema", {}),
@@ -186,8 +263,12 @@ def test_every_create_operation_has_links_that_resolve(spec):
                 _check_expression(doc, success, expression, where)
     login_links = _resolve(doc, ops["loginUser"][2]["responses"]["200"])["links"]
     assert {_resolve(doc, link)["operationId"] for link in login_links.values()} == set(ops) - {
-        "loginUser"
+        "loginUser",
+        "loginUserPost",
     }
+    post = ops["loginUserPost"][2]
+    assert post["requestBody"] == ops["loginUser"][2]["requestBody"]
+    assert post["responses"] == ops["loginUser"][2]["responses"]
 
 
 # ------------------------------------------------------------------ helpers
@@ -231,7 +312,7 @@ def _validator(spec, name):
 
 def _examples(doc):
     for method, path, op in _operations(doc):
-        bodies = [("request", op.get("requestBody", {}))]
+        bodies = [("request", _resolve(doc, op.get("requestBody", {})))]
         bodies += [(f"response {s}", _resolve(doc, r)) for s, r in op["responses"].items()]
         for part, holder in bodies:
             for media, content in holder.get("content", {}).items():
@@ -248,3 +329,41 @@ def _examples(doc):
                 {"$ref": f"#/components/schemas/{name}"},
                 example,
             )
+
+
+def test_the_spellings_made_for_generators_are_read_back_at_load(spec):
+    """The file says link bodies in x-ecm-request-body (openapi-generator takes only a string
+    as requestBody) and CSV parts as binary files (so generated clients type them as files);
+    the loaded contract has the object as requestBody, and the file of text as text."""
+    raw = read_document(SPEC_PATH)
+    raw_link = raw["components"]["links"]["CampaignUpdate"]
+    loaded_link = spec.document["components"]["links"]["CampaignUpdate"]
+    assert "requestBody" not in raw_link
+    assert raw_link["x-ecm-request-body"] == {"id": "$response.body#/id"}
+    assert loaded_link["requestBody"] == raw_link["x-ecm-request-body"]
+    for name in ("DncCsvFile", "ContactCsvFile"):
+        raw_file = raw["components"]["schemas"][name]
+        assert (raw_file["format"], raw_file["contentMediaType"]) == ("binary", "text/csv")
+        assert "format" not in spec.schema(name)
+        assert spec.schema(name)["pattern"] == raw_file["pattern"]
+
+
+def test_no_link_in_the_file_gives_its_request_body_as_an_object():
+    found = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "links":
+                    found.extend(
+                        f"{where}/{name}"
+                        for name, link in value.items()
+                        if not isinstance(link.get("requestBody", ""), str)
+                    )
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{where}/{i}")
+
+    walk(read_document(SPEC_PATH), "#")
+    assert found == []

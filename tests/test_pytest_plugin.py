@@ -87,7 +87,7 @@ def test_2_sees_none_of_it(ecm_mock):
     assert clock["now"] > "2026"
     # the journal holds this test's requests only
     assert [e["operationId"] for e in ecm_mock.admin.journal()] == [
-        "loginUser", "listStrategies", "listStrategies"
+        "loginUserPost", "listStrategies", "listStrategies"  # login() POSTs
     ]
 
 

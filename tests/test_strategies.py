@@ -278,6 +278,36 @@ class TestSaveStrategyAttempt:
         assert list(answer["retryMap"][0]) == list(VENDOR_RESPONSE["retryMap"][0])
         assert attempts(api, 2) == [answer]
 
+    @pytest.mark.parametrize("phone", ["1", 1, "5", 5])
+    def test_phone_as_the_vendors_string_or_as_an_integer_is_answered_as_the_string(
+        self, api, phone
+    ):
+        assert save_attempt(api, phone=phone)["phone"] == str(phone)
+
+    @pytest.mark.parametrize(
+        ("fields", "pointer", "message"),
+        [
+            ({"phone": 6}, "/body/phone", "6 is not one of [1, 2, 3, 4, 5]"),
+            ({"phone": "6"}, "/body/phone", "'6' is not one of ['1', '2', '3', '4', '5']"),
+            ({"phone": True}, "/body/phone", "True is not of type 'string' or 'integer'"),
+            (
+                {"retryMap": [{"call_result": "7", "attempt_number": 2}]},
+                "/body/retryMap/0/call_result",
+                "'7' does not match: A call result as a string of one digit (1..5).",
+            ),
+            (
+                {"retryMap": [{"call_result": 1, "attempt_number": 2, "attempt_delay": 2e6}]},
+                "/body/retryMap/0/attempt_delay",
+                "2000000.0 is greater than the maximum of 1000000",
+            ),
+        ],
+    )
+    def test_a_value_of_neither_form_is_refused_in_the_words_of_its_form(
+        self, refused, fields, pointer, message
+    ):
+        problem = refused(400, pointer, "POST", f"{ATTEMPT}/save", json=attempt_body(**fields))
+        assert [e["message"] for e in problem["errors"]] == [message]
+
     def test_voice_entries_with_strings_and_attempt_delay(self, api):
         answer = save_attempt(
             api,

@@ -179,7 +179,7 @@ def _register(
             re.sub(r"\{(\w+)\}", r"<\1>", op.path),
             endpoint=op.operation_id,
             view_func=view,
-            methods=[op.method, *op.also_accepts],
+            methods=[op.method],
             provide_automatic_options=False,
         )
 

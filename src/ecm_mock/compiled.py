@@ -92,7 +92,7 @@ class CompiledOperation:
                 else:  # another kind of credential: openapi-core checks them
                     self.parameters = None
             self._security.append(alternative)
-        body = document.get("requestBody")
+        body = spec.resolve(document.get("requestBody"), "requestBodies")
         self.has_body = body is not None
         json_body = (body or {}).get("content", {}).get(JSON)
         self._body_schema = (

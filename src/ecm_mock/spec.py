@@ -49,7 +49,6 @@ class Operation:
     provenance: str
     secured: bool
     success_status: int
-    also_accepts: tuple[str, ...] = ()  # extra methods the mock tolerates (x-ecm-also-accepts)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per load
@@ -132,12 +131,60 @@ def _mtime(path: Path) -> float:
 @functools.lru_cache(maxsize=8)
 def _load_spec_cached(path: str, _mtime: float, ecm: bool) -> Spec:
     document = read_document(path)
+    _link_bodies(document)
+    _text_files(document)
     try:
         validate_openapi(document)
     except Exception as exc:  # the validator raises several types; all mean "invalid"
         raise SpecError(f"{path}: invalid OpenAPI: {_describe_validation_error(exc)}") from None
     operations = _index_operations(path, document, ecm)
     return Spec(path=path, document=document, operations=operations)
+
+
+LINK_BODY = "x-ecm-request-body"
+
+
+def _link_bodies(node: Any) -> None:
+    """Each link's ``x-ecm-request-body`` (field → runtime expression) as its ``requestBody``.
+
+    OpenAPI allows any value as a link's ``requestBody``, and schemathesis follows an object of
+    expressions there; openapi-generator's parser takes only a string. So the file says it in an
+    extension, and the loaded contract says it where schemathesis reads it.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _link_bodies(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key == "links" and isinstance(value, dict):
+            for link in value.values():
+                if isinstance(link, dict) and LINK_BODY in link and "requestBody" not in link:
+                    link["requestBody"] = dict(link[LINK_BODY])
+        elif key not in ("examples", "example", "default", "enum", "const"):
+            _link_bodies(value)
+
+
+def _text_files(node: Any) -> None:
+    """A file of text (``format: binary`` with a ``contentMediaType: text/...``) read as text.
+
+    ``format: binary`` is what makes client generators type a multipart part as a file; but a
+    file of text with a ``pattern`` is text to validate and to fuzz (schemathesis draws bytes for
+    ``binary`` and leaves its pattern aside). The loaded contract drops that ``format``.
+    """
+    if isinstance(node, list):
+        for item in node:
+            _text_files(item)
+        return
+    if not isinstance(node, dict):
+        return
+    media = node.get("contentMediaType")
+    if node.get("format") == "binary" and isinstance(media, str) and media.startswith("text/"):
+        del node["format"]
+    for key, value in node.items():
+        if key not in ("examples", "example", "default", "enum", "const"):
+            _text_files(value)
 
 
 def _describe_validation_error(exc: Exception) -> str:
@@ -184,7 +231,6 @@ def _index_operations(path: str, document: dict[str, Any], ecm: bool) -> dict[st
                 provenance=provenance or "",
                 secured=bool(op.get("security", global_security)),
                 success_status=successes[0] if successes else 200,
-                also_accepts=tuple(m.upper() for m in op.get("x-ecm-also-accepts", ())),
             )
     if problems:
         raise SpecError(f"{path}: " + "; ".join(problems))

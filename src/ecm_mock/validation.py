@@ -8,6 +8,7 @@ type and body. Errors come back as :class:`~ecm_mock.errors.ErrorItem` lists wit
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import json
 import re
@@ -20,7 +21,7 @@ from flask import Request, Response
 from jsonschema.exceptions import ValidationError
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.werkzeug import WerkzeugOpenAPIRequest, WerkzeugOpenAPIResponse
-from openapi_core.deserializing.media_types.util import json_loads
+from openapi_core.deserializing.media_types.util import json_loads, plain_loads
 from openapi_core.templating.media_types.exceptions import MediaTypeNotFound
 from openapi_core.validation.request.exceptions import (
     MissingRequiredParameter,
@@ -62,7 +63,8 @@ class RequestCheck:
 
 
 class _Request(WerkzeugOpenAPIRequest):
-    """The werkzeug adapter, seen as ``method`` (for tolerated aliases), empty queries dropped.
+    """The werkzeug adapter, seen as the operation's ``method`` (Flask routes a HEAD to the
+    GET's view), empty query values dropped.
 
     ``?status=`` means "no filter", as in the vendor's URLs, not an empty enum value.
     """
@@ -85,10 +87,15 @@ class ContractValidator:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self._openapi = OpenAPI.from_dict(
-            spec.document,
+            _without_allow_empty_value(spec.document),
             config=Config(
                 spec_validator_cls=None,  # load_spec has validated the document already
-                extra_media_type_deserializers={"application/problem+json": json_loads},
+                extra_media_type_deserializers={
+                    "application/problem+json": json_loads,
+                    # a CSV file part (encoded as text/csv): UTF-8 text, read as a string so
+                    # that its schema's pattern applies, as to any text (see spec._text_files)
+                    "text/csv": plain_loads,
+                },
                 extra_format_unmarshallers={"date-time": _as_is, "date": _as_is, "email": _as_is},
             ),
         )
@@ -101,7 +108,10 @@ class ContractValidator:
         # checked here, against the same schema, when it forbids additional properties.
         self._multipart_parts = {}
         for op_id in spec.operations:
-            content = spec.operation_document(op_id).get("requestBody", {}).get("content", {})
+            body = spec.resolve(
+                spec.operation_document(op_id).get("requestBody", {}), "requestBodies"
+            )
+            content = body.get("content", {})
             schema = content.get("multipart/form-data", {}).get("schema", {})
             schema = spec.resolve(schema)
             if schema.get("additionalProperties") is False:
@@ -192,7 +202,8 @@ class ContractValidator:
 
         openapi-core reports such a part as an error of the whole body; this names it.
         """
-        content = self.spec.operation_document(operation.operation_id)["requestBody"]["content"]
+        document = self.spec.operation_document(operation.operation_id)
+        content = self.spec.resolve(document["requestBody"], "requestBodies")["content"]
         encoding = content.get("multipart/form-data", {}).get("encoding", {})
         items = []
         for name, how in encoding.items():
@@ -255,6 +266,28 @@ class ContractValidator:
             "components": self.spec.document["components"],
         }
         return OAS31Validator(root, format_checker=OAS31Validator.FORMAT_CHECKER)
+
+
+def _without_allow_empty_value(document: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the document without the query parameters' ``allowEmptyValue``, for openapi-core.
+
+    The empty values it allows never reach openapi-core (:class:`_Request` drops them, as the
+    contract says), and openapi-core warns of the keyword at each request it reads it in.
+    """
+    copied = copy.deepcopy(document)
+    _drop_allow_empty_value(copied)
+    return copied
+
+
+def _drop_allow_empty_value(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("in") == "query":
+            node.pop("allowEmptyValue", None)
+        for value in node.values():
+            _drop_allow_empty_value(value)
+    elif isinstance(node, list):
+        for item in node:
+            _drop_allow_empty_value(item)
 
 
 def _readable_content_type(value: str | None) -> bool:
@@ -374,6 +407,17 @@ def _raw_error_paths(
             message = f"give {how_many} one of {', '.join(names)}"
             for name in names:
                 yield [*path, name], message
+        elif error.validator in ("oneOf", "anyOf") and error.context:
+            # Branches told apart by type (a string or an integer form of one value): the
+            # errors of the branch whose type the value has say what is wrong with it.
+            fitting, types = _branches_by_type(error)
+            if fitting is not None:
+                yield from _raw_error_paths(base, fitting, components)
+            elif types:
+                names = " or ".join(dict.fromkeys(repr(t) for t in types))
+                yield path, f"{_short(repr(error.instance), 60)} is not of type {names}"
+            else:
+                yield path, _short(error.message)
         elif (
             error.validator == "pattern"
             and isinstance(error.schema, dict)
@@ -383,6 +427,23 @@ def _raw_error_paths(
             yield path, f"{shown} does not match: {error.schema['description']}"
         else:
             yield path, _short(error.message)
+
+
+def _branches_by_type(error: ValidationError) -> tuple[list[ValidationError] | None, list[Any]]:
+    """(errors of the one branch the value's type fits, or None; the types of the others)."""
+    by_branch: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+    misfits = {
+        branch: [e.validator_value for e in subs if e.validator == "type" and not e.relative_path]
+        for branch, subs in by_branch.items()
+    }
+    fitting = [b for b, types in misfits.items() if not types]
+    every_branch = len(by_branch) == len(error.validator_value)
+    if every_branch and len(fitting) == 1:
+        return by_branch[fitting[0]], []
+    types = [t for ts in misfits.values() for t in ts] if every_branch and not fitting else []
+    return None, types
 
 
 def _required_only(branches: Any) -> bool:

@@ -38,13 +38,8 @@ _AUTHORIZATION = re.compile(r"-H '(?i:authorization):[^']*'")
 
 
 def known_limits(spec: Spec, operation_id: str) -> dict[str, str]:
-    """The checks skipped for an operation: :data:`KNOWN_LIMITS` plus methods it tolerates."""
-    limits = dict(KNOWN_LIMITS.get(operation_id, {}))
-    also = spec.operation(operation_id).also_accepts
-    if also:
-        why = f"the mock also accepts {', '.join(also)} here (x-ecm-also-accepts)"
-        limits["unsupported_method"] = limits["allow_header_conformance"] = why
-    return limits
+    """The checks skipped for an operation, and why."""
+    return dict(KNOWN_LIMITS.get(operation_id, {}))
 
 
 class TargetError(Exception):

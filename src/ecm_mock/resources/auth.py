@@ -10,6 +10,7 @@ handlers = HandlerSet()
 
 
 @handlers.operation("loginUser")
+@handlers.operation("loginUserPost")  # the same login as a POST (browsers, proxies)
 def login(call: Call) -> dict:
     username, password = call.body["username"], call.body["password"]
     with call.store.transaction() as state:
