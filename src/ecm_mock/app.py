@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from . import admin
 from .auth import TokenService
 from .clock import ControlledClock
+from .docs import NOT_ECM, register_docs
 from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, EngineLike, Envelope, Outcome
 from .errors import JSON, ApiError, ErrorItem, problem_response
 from .faults import Faults
@@ -70,9 +71,10 @@ def create_app(
     app.extensions[EXTENSION] = engine
     mode = settings.response_validation
     _register(app, spec, ECM, engine, contract_validator(spec), mode)
-    if settings.admin:
-        admin_spec = load_spec(admin_spec_path(), ecm=False)
+    admin_spec = load_spec(admin_spec_path(), ecm=False) if settings.admin else None
+    if admin_spec is not None:
         _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode)
+    register_docs(app, spec, admin_spec, ADMIN_PREFIX)
     _register_error_handlers(app)
     _register_access_log(app, engine)
     return app
@@ -308,7 +310,10 @@ def _register_access_log(app: Flask, engine: EngineLike) -> None:
                 response.status_code,
                 millis,
             )
-        if not req.environ.get(JOURNALED) and not req.path.startswith(ADMIN_PREFIX):
+        environ = req.environ
+        if not (
+            environ.get(JOURNALED) or environ.get(NOT_ECM) or req.path.startswith(ADMIN_PREFIX)
+        ):
             # answered here without reaching the engine (no route, method, body too large)
             envelope = _envelope(req, ECM, req.endpoint or "", request=None)
             engine.record(envelope, response.status_code, millis)
