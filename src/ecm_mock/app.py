@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from . import admin
 from .auth import TokenService
 from .clock import ControlledClock
+from .cors import register_cors
 from .docs import NOT_ECM, register_docs
 from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, EngineLike, Envelope, Outcome
 from .errors import JSON, ApiError, ErrorItem, problem_response
@@ -75,6 +76,7 @@ def create_app(
     if admin_spec is not None:
         _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode)
     register_docs(app, spec, admin_spec, ADMIN_PREFIX)
+    register_cors(app, settings.cors_origin_list)
     _register_error_handlers(app)
     _register_access_log(app, engine)
     return app
