@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -125,6 +128,18 @@ def test_cors_origins_setting_and_its_variable():
     for bad in ("localhost:5173", "http://a.test/app", "http://", "*.example.test"):
         with pytest.raises(ValueError, match="cors_origins"):
             Settings(cors_origins=bad)
+
+
+def test_serve_refuses_a_bad_origin_with_a_message():
+    ecm_mock = str(Path(sys.executable).parent / "ecm-mock")
+    result = subprocess.run(
+        [ecm_mock, "serve", "--port", "0", "--cors-origins", "localhost:5173"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "cors_origins: 'localhost:5173' is not an origin" in result.stderr
 
 
 def test_every_ecm_operation_answers_with_the_origin_headers(client, spec):
