@@ -17,6 +17,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from . import admin
 from .auth import TokenService
 from .clock import ControlledClock
+from .cors import register_cors
+from .docs import NOT_ECM, register_docs
 from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, Envelope, Outcome
 from .errors import JSON, ApiError, ErrorItem, problem_response
 from .faults import Faults
@@ -83,9 +85,11 @@ def create_app(
     app.extensions[EXTENSION] = engine
     mode = settings.response_validation
     _register(app, spec, ECM, engine, contract_validator(spec), mode)
-    if settings.admin:
-        admin_spec = load_spec(admin_spec_path(), ecm=False)
+    admin_spec = load_spec(admin_spec_path(), ecm=False) if settings.admin else None
+    if admin_spec is not None:
         _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode)
+    register_docs(app, spec, admin_spec, ADMIN_PREFIX)
+    register_cors(app, settings.cors_origin_list)
     _register_error_handlers(app)
     _register_access_log(app, engine)
     return app
@@ -354,7 +358,10 @@ def _register_access_log(app: Flask, engine: Engine) -> None:
                 response.status_code,
                 millis,
             )
-        if not req.environ.get(JOURNALED) and not req.path.startswith(ADMIN_PREFIX):
+        environ = req.environ
+        if not (
+            environ.get(JOURNALED) or environ.get(NOT_ECM) or req.path.startswith(ADMIN_PREFIX)
+        ):
             # answered here without reaching the engine (no route, method, body too large)
             envelope = _envelope(req, ECM, req.endpoint or "", request=None)
             engine.record(envelope, response.status_code, millis)

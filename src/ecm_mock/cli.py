@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", help="require this X-Admin-Token on /__admin")
     serve.add_argument("--journal-size", type=int, help="requests the journal keeps (1000)")
     serve.add_argument("--max-sessions", type=int, help="isolated sessions at once (16)")
+    serve.add_argument(
+        "--cors-origins",
+        help="origins browsers may call the mock from, comma-separated "
+        "(default '*': any; 'none': CORS off)",
+    )
     serve.set_defaults(run=_serve)
 
     contract = sub.add_parser(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "ECM_MOCK_"
+_ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+$")  # an origin: scheme://host[:port]
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Settings:
     admin_token: str | None = None  # when set, /__admin needs the header X-Admin-Token
     journal_size: int = 1000  # requests the journal keeps
     max_sessions: int = 16  # isolated sessions (X-Mock-Session) alive at once
+    cors_origins: str = "*"  # origins browsers may call from, comma-separated; "*" any, "none" off
 
     def __post_init__(self) -> None:
         if self.cisco not in ("cce", "ccx"):
@@ -53,6 +56,12 @@ class Settings:
             raise ValueError(f"port must be from 0 to 65535 (0: any free port), not {self.port}")
         if not self.host or any(c.isspace() for c in self.host):
             raise ValueError(f"host must be an address or a host name, not {self.host!r}")
+        for origin in self.cors_origin_list:
+            if not (origin in ("*", "null") or _ORIGIN.match(origin)):
+                raise ValueError(
+                    f"cors_origins: {origin!r} is not an origin such as http://localhost:5173 "
+                    "(scheme://host[:port], no path), '*' or 'none'"
+                )
         positive = (
             "max_body_bytes",
             "token_ttl",
@@ -63,6 +72,15 @@ class Settings:
         for name in ("fake_contacts", "fake_dnc", *positive):
             if getattr(self, name) < (1 if name in positive else 0):
                 raise ValueError(f"{name} is out of range: {getattr(self, name)}")
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """The origins of ``cors_origins``; empty: CORS off."""
+        if self.cors_origins.strip().lower() in ("", "none"):
+            return ()
+        return tuple(
+            o.strip().rstrip("/").lower() for o in self.cors_origins.split(",") if o.strip()
+        )
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
