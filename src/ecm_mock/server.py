@@ -50,6 +50,10 @@ def worker_app() -> Flask:
     settings = pickle.loads(base64.b64decode(os.environ[SETTINGS_ENV]))  # noqa: S301 - our parent
     address = os.environ.get(ENGINE_ENV)
     app = create_app(settings, engine=RemoteEngine(address) if address else None)
+    if not address:  # the state is here: so is its campaign runtime
+        from .serving import drive_runtime
+
+        drive_runtime(app)
     _freeze()
     return app
 
@@ -227,6 +231,9 @@ def _engine_main(settings: Settings, address: str, ready: Connection) -> None:
         ready.close()
         return
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    from .serving import RuntimeDriver
+
+    RuntimeDriver(server.engine).start()
     _freeze()
     ready.send(None)
     ready.close()
