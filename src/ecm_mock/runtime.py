@@ -68,8 +68,10 @@ DEFAULT_DISTRIBUTION = {
 SMS_SENT, SKIPPED = "SMS_SENT", "SKIPPED"  # call-log results besides the voice ones
 NO_NUMBER, DNC, VOICE_IN_SMS_CAMPAIGN = "NO_NUMBER", "DNC", "VOICE_IN_SMS_CAMPAIGN"
 VOICE, SMS = 0, 1
+PHONE_FIELDS = {str(n): f"phone0{n}" for n in range(1, 6)}  # an attempt's phone -> the field
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
-SLICE = 256  # units of work (a call, a contact fed) between looks at the time budget
+SLICE = 50  # units of work (a call, a contact fed) between looks at the time budget
+BUILD_CHUNK, BUILD_PER_UNIT = 2000, 20  # contacts queued per step of a build; per unit of work
 
 # The call log keeps tuples (cheap to make and to keep); these are their fields.
 CALL_FIELDS = (
@@ -104,6 +106,7 @@ class RuntimeState:
     rules: list[dict[str, Any]] = field(default_factory=list)  # OutcomeRule objects
     last_rule_id: int = 0
     batch_defaults: tuple[int, int] = (10, 10)  # campaign, IVR: when no preferences are saved
+    dice: dict[int, tuple[tuple[int, ...], list[float]]] = field(default_factory=dict)  # cache
     rng: random.Random = field(default_factory=lambda: random.Random(Settings.seed))  # noqa: S311
     # time: everything due up to processed_until has happened; the next feed cycle
     processed_until: float | None = None
@@ -114,6 +117,7 @@ class RuntimeState:
     current: dict[int, int] = field(default_factory=dict)
     # campaign -> time zone (None: the deployment's) -> [fresh ids (deque), retries (heap)]
     queues: dict[int, dict[str | None, list[Any]]] = field(default_factory=dict)
+    building: dict[int, int] = field(default_factory=dict)  # campaign -> contacts queued so far
     calls: deque[tuple[Any, ...]] = field(
         default_factory=lambda: deque(maxlen=Settings.call_log_size)
     )
@@ -225,6 +229,7 @@ def set_model(runtime: RuntimeState, change: dict[str, Any]) -> None:
     if "seed" in change:
         runtime.seed = change["seed"]
         runtime.rng = random.Random(change["seed"])  # noqa: S311
+    runtime.dice.clear()  # the distributions' running totals, made again when next needed
     if "defaultDistribution" in change:
         runtime.distribution = _weights(change["defaultDistribution"])
     if "campaignDistributions" in change:
@@ -347,8 +352,10 @@ def run_due(
                 done = advance(state, until, SLICE)
             if done:
                 break
-            if deadline is not None and time.perf_counter() >= deadline:
-                return False
+            if deadline is not None:
+                if time.perf_counter() >= deadline:
+                    return False
+                time.sleep(0)  # a request waiting for the interpreter goes first
     return True
 
 
@@ -374,8 +381,12 @@ def advance(state: State, until: float, budget: int | None = None) -> bool:
             _dial(state, at, contact_id)
             work += 1
         elif tick <= until:
-            runtime.processed_until = tick
-            work += 1 + _feed(state, tick, until)
+            unbuilt = _unbuilt(state)
+            if unbuilt is not None:  # first the queues the feed cycle needs, a part at a time
+                work += 1 + _build(state, unbuilt, BUILD_CHUNK) // BUILD_PER_UNIT
+            else:
+                runtime.processed_until = tick
+                work += 1 + _feed(state, tick, until)
         else:
             runtime.processed_until = until
             return True
@@ -385,9 +396,11 @@ def advance(state: State, until: float, budget: int | None = None) -> bool:
 
 # ------------------------------------------------------------------------ feeder
 def contact_added(state: State, contact: dict[str, Any]) -> None:
-    """A new contact: fresh in its campaign's queue (if the queue was built yet)."""
-    queues = state.runtime.queues.get(contact["campaignId"])
-    if queues is not None:
+    """A new contact: fresh in its campaign's queues (once they are built: until then the
+    build comes to it)."""
+    runtime, campaign_id = state.runtime, contact["campaignId"]
+    queues = runtime.queues.get(campaign_id)
+    if queues is not None and campaign_id not in runtime.building:
         _zone_queue(queues, contact)[0].append(contact["id"])
 
 
@@ -400,19 +413,43 @@ def _zone_queue(queues: dict[str | None, list[Any]], contact: dict[str, Any]) ->
 
 
 def _queues(state: State, campaign_id: int) -> dict[str | None, list[Any]]:
-    """The campaign's queues, built from its contacts on first use.
+    """The campaign's queues, built in full if they are not yet."""
+    runtime = state.runtime
+    queues = runtime.queues.get(campaign_id)
+    if queues is None or campaign_id in runtime.building:
+        _build(state, campaign_id, None)
+        queues = runtime.queues[campaign_id]
+    return queues
+
+
+def _unbuilt(state: State) -> int | None:
+    """An ACTIVE campaign whose queues are not (fully) built yet, if any."""
+    runtime = state.runtime
+    for campaign_id, campaign in state.campaigns.items():
+        if campaign["status"] == "ACTIVE" and (
+            campaign_id not in runtime.queues or campaign_id in runtime.building
+        ):
+            return campaign_id
+    return None
+
+
+def _build(state: State, campaign_id: int, limit: int | None) -> int:
+    """Build the campaign's queues from its records, at most ``limit`` contacts at a time
+    (so a large campaign is built over several slices). Returns how many it went through.
 
     A contact loaded with no attempt made is fresh; one loaded PENDING after attempts, or
     IN_PROGRESS, is a retry due at its ``nextAttemptAt`` (or at once), at the attempt after
     those made (inferred: the loaded data does not say which attempt it is at).
     """
     runtime = state.runtime
-    queues = runtime.queues.get(campaign_id)
-    if queues is not None:
-        return queues
-    queues = runtime.queues[campaign_id] = {}
+    queues = runtime.queues.setdefault(campaign_id, {})
+    ids = state.contacts_by_campaign.get(campaign_id, [])
+    start = runtime.building.pop(campaign_id, 0)
+    end = len(ids) if limit is None else min(len(ids), start + limit)
+    if end < len(ids):
+        runtime.building[campaign_id] = end
     contacts = state.contacts
-    for contact_id in state.contacts_by_campaign.get(campaign_id, ()):
+    for contact_id in itertools.islice(ids, start, end):
         contact = contacts[contact_id]
         status = contact["status"]
         if status == "CLOSED":
@@ -425,7 +462,7 @@ def _queues(state: State, campaign_id: int) -> dict[str | None, list[Any]]:
             runtime.current[contact_id] = contact["attemptsMade"] + 1
         due = _epoch(contact["nextAttemptAt"]) if "nextAttemptAt" in contact else -math.inf
         heapq.heappush(queue[1], (due, contact_id))
-    return queues
+    return end - start
 
 
 def _epoch(stamp: str) -> float:
@@ -438,6 +475,7 @@ def _feed(state: State, tick: float, until: float) -> int:
     campaigns, contacts = state.campaigns, state.contacts
     for gone in [c for c in runtime.queues if c not in campaigns]:
         del runtime.queues[gone]  # deleted with their contacts
+        runtime.building.pop(gone, None)
     local: dict[str | None, tuple[str, str]] = {}
     handed = 0
     waiting = False  # due contacts left behind (batch full, or outside calling hours)
@@ -461,28 +499,15 @@ def _feed(state: State, tick: float, until: float) -> int:
         if not open_queues:
             continue
         batch = _batch_size(state, campaign)
-        taken = 0
-        while taken < batch:  # due retries first, earliest first
-            best = None
-            for queue in open_queues:
-                retries = queue[1]
-                if retries and retries[0][0] <= tick and (best is None or retries[0] < best[0]):
-                    best = retries
-            if best is None:
-                break
-            _, contact_id = heapq.heappop(best)
-            taken += _hand_over(runtime, contacts.get(contact_id), tick)
-        while taken < batch:  # then fresh contacts, by id
-            best = None
-            for queue in open_queues:
-                fresh = queue[0]
-                if fresh and (best is None or fresh[0] < best[0]):
-                    best = fresh
-            if best is None:
-                break
-            taken += _hand_over(runtime, contacts.get(best.popleft()), tick)
-        handed += taken
-        if taken >= batch:
+        taken = _take(open_queues, contacts, batch, tick)
+        at, events = tick + runtime.call_seconds, runtime.events
+        for contact in taken:  # handed to the dialer: the attempt is made call_seconds later
+            contact["status"] = "IN_PROGRESS"
+            contact.pop("nextAttemptAt", None)
+            runtime.seq += 1
+            heapq.heappush(events, (at, runtime.seq, contact["id"]))
+        handed += len(taken)
+        if len(taken) >= batch:
             waiting = waiting or any(q[0] or (q[1] and q[1][0][0] <= tick) for q in open_queues)
     interval = runtime.feeder_interval
     if waiting:
@@ -493,14 +518,37 @@ def _feed(state: State, tick: float, until: float) -> int:
     return handed
 
 
-def _hand_over(runtime: RuntimeState, contact: dict[str, Any] | None, tick: float) -> int:
-    if contact is None or contact["status"] == "CLOSED":
-        return 0
-    contact["status"] = "IN_PROGRESS"
-    contact.pop("nextAttemptAt", None)
-    runtime.seq += 1
-    heapq.heappush(runtime.events, (tick + runtime.call_seconds, runtime.seq, contact["id"]))
-    return 1
+def _take(
+    open_queues: list[list[Any]], contacts: dict[int, Any], batch: int, tick: float
+) -> list[dict[str, Any]]:
+    """Up to ``batch`` contacts off the queues: due retries first (earliest first, then by
+    id), then fresh contacts by id, merged over the time zones' queues."""
+    taken: list[dict[str, Any]] = []
+    # heads of the queues in a heap: (due, id) of a retry heap, or the id of a fresh deque
+    heads = [(q[1][0], i) for i, q in enumerate(open_queues) if q[1] and q[1][0][0] <= tick]
+    heapq.heapify(heads)
+    while heads and len(taken) < batch:
+        (_, contact_id), i = heapq.heappop(heads)
+        retries = open_queues[i][1]
+        heapq.heappop(retries)
+        if retries and retries[0][0] <= tick:
+            heapq.heappush(heads, (retries[0], i))
+        contact = contacts.get(contact_id)
+        if contact is not None and contact["status"] != "CLOSED":
+            taken.append(contact)
+    if len(taken) < batch:
+        fresh_heads = [(q[0][0], i) for i, q in enumerate(open_queues) if q[0]]
+        heapq.heapify(fresh_heads)
+        while fresh_heads and len(taken) < batch:
+            contact_id, i = heapq.heappop(fresh_heads)
+            fresh = open_queues[i][0]
+            fresh.popleft()
+            if fresh:
+                heapq.heappush(fresh_heads, (fresh[0], i))
+            contact = contacts.get(contact_id)
+            if contact is not None and contact["status"] != "CLOSED":
+                taken.append(contact)
+    return taken
 
 
 def _local(cache: dict[str | None, tuple[str, str]], zone: str, moment: float) -> tuple[str, str]:
@@ -536,26 +584,24 @@ def _dial(state: State, at: float, contact_id: int) -> None:
     campaign = state.campaigns[contact["campaignId"]]
     numbers = state.numbers_in(campaign["strategyId"])  # the strategy as it is now
     number = runtime.current.get(contact_id, 1)
+    attempts, dnc = state.attempts, state.dnc_by_number
+    sms_only = campaign["campaignType"] == "NONE"
     while True:
-        if number not in numbers:  # no such attempt (any more): the next one by number
+        attempt_id = numbers.get(number)
+        if attempt_id is None:  # no such attempt (any more): the next one by number
             number = min((n for n in numbers if n > number), default=None)
             if number is None:
                 _close(state, contact)
                 return
-        attempt = state.attempts[numbers[number]]
-        phone_field = f"phone0{attempt['phone']}"
+            attempt_id = numbers[number]
+        attempt = attempts[attempt_id]
+        phone_field = PHONE_FIELDS[attempt["phone"]]
         phone = contact.get(phone_field)
         if not phone and runtime.empty_phone == "phone01":
             phone_field, phone = "phone01", contact["phone01"]
-        reason = None
-        if not phone:
-            reason = NO_NUMBER
-        elif phone in state.dnc_by_number:
-            reason = DNC
-        elif attempt["channel"] == VOICE and campaign["campaignType"] == "NONE":
-            reason = VOICE_IN_SMS_CAMPAIGN
-        if reason is None:
+        if phone and phone not in dnc and not (sms_only and attempt["channel"] == VOICE):
             break
+        reason = NO_NUMBER if not phone else DNC if phone in dnc else VOICE_IN_SMS_CAMPAIGN
         _log(runtime, at, contact, attempt, phone_field, phone, SKIPPED, None, reason)
         number += 1
     contact["attemptsMade"] += 1
@@ -590,16 +636,19 @@ def _outcome(runtime: RuntimeState, campaign_id: int, number: str) -> int:
                 if rule["remaining"] == 0:
                     runtime.rules.remove(rule)
             return RESULTS[rule["result"]]
-    weights = runtime.campaign_distributions.get(campaign_id) or runtime.distribution
-    names, totals = _cumulative(tuple(weights.items()))
-    return RESULTS[names[bisect.bisect_right(totals, runtime.rng.random() * totals[-1])]]
+    dice = runtime.dice.get(campaign_id)
+    if dice is None:
+        weights = runtime.campaign_distributions.get(campaign_id) or runtime.distribution
+        dice = runtime.dice[campaign_id] = _dice(weights)
+    codes, totals = dice
+    index = bisect.bisect_right(totals, runtime.rng.random() * totals[-1])
+    return codes[min(index, len(codes) - 1)]
 
 
-@functools.lru_cache(maxsize=64)
-def _cumulative(weights: tuple[tuple[str, float], ...]) -> tuple[tuple[str, ...], list[float]]:
-    names = tuple(name for name, weight in weights if weight > 0)
-    totals = list(itertools.accumulate(weight for _, weight in weights if weight > 0))
-    return names, totals
+def _dice(weights: dict[str, float]) -> tuple[tuple[int, ...], list[float]]:
+    """The result codes with a weight and their running totals (for one draw per call)."""
+    given = [(RESULTS[name], weight) for name, weight in weights.items() if weight > 0]
+    return tuple(code for code, _ in given), list(itertools.accumulate(w for _, w in given))
 
 
 def _retry(state: State, contact: dict[str, Any], due: float, attempt_number: int) -> None:
