@@ -61,6 +61,9 @@ class Settings:
             raise ValueError(f"host must be an address or a host name, not {self.host!r}")
         if self.empty_phone not in ("phone01", "skip"):
             raise ValueError(f"empty_phone must be 'phone01' or 'skip', not {self.empty_phone!r}")
+        for name in ("feeder_interval", "call_seconds"):  # admin.yaml's OutcomeModel ranges
+            if not 0 <= getattr(self, name) <= 86400:
+                raise ValueError(f"{name} must be at most a day (86400 s): {getattr(self, name)}")
         if time_zone(self.time_zone) is None:
             raise ValueError(f"time_zone must be an IANA time zone, not {self.time_zone!r}")
         positive = (
