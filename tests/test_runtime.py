@@ -950,3 +950,28 @@ def test_a_contact_added_while_its_campaigns_queues_are_built_is_called_once(
     made = [c["contactId"] for c in calls(admin, campaignId=campaign_id)]
     assert len(made) == len(set(made)) == 5001
     assert late in made
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"time_zone": "Mars/Olympus"}, "time_zone"),
+        ({"empty_phone": "phone02"}, "empty_phone"),
+        ({"feeder_interval": 0}, "feeder_interval"),
+        ({"feeder_interval": 86401}, "feeder_interval"),
+        ({"call_seconds": -1}, "call_seconds"),
+        ({"call_log_size": 0}, "call_log_size"),
+    ],
+)
+def test_bad_runtime_settings_stop_the_start(changes, message):
+    with pytest.raises(ValueError, match=message):
+        Settings(**changes)
+
+
+def test_runtime_settings_come_from_the_environment_and_seed_each_store():
+    settings = Settings.from_env(
+        {"ECM_MOCK_RUNTIME": "off", "ECM_MOCK_TIME_ZONE": "Asia/Dubai", "ECM_MOCK_SEED": "4"}
+    )
+    app = create_app(settings, clock=FixedClock(START))
+    model = app.test_client().get("/__admin/runtime/model").json
+    assert (model["enabled"], model["timeZone"], model["seed"]) == (False, "Asia/Dubai", 4)
