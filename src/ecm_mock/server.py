@@ -231,9 +231,6 @@ def _engine_main(settings: Settings, address: str, ready: Connection) -> None:
         ready.close()
         return
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
-    from .serving import RuntimeDriver
-
-    RuntimeDriver(server.engine).start()
     _freeze()
     ready.send(None)
     ready.close()

@@ -9,6 +9,7 @@ a :class:`RuntimeDriver` runs the app's campaign runtime as its clock passes.
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 import time
@@ -58,6 +59,9 @@ class RuntimeDriver:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        # signals go to the thread that handles them (a server's main thread), never here:
+        # one that landed here would leave the main thread asleep in its select()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         pause = 0.0
         while not self._stopping.wait(pause):
             try:
