@@ -59,8 +59,7 @@ class RuntimeDriver:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        # signals go to the thread that handles them (a server's main thread), never here:
-        # one that landed here would leave the main thread asleep in its select()
+        # Ctrl-C and SIGTERM are for the server's main thread, which handles them
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         pause = 0.0
         while not self._stopping.wait(pause):
