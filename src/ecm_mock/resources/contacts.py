@@ -108,6 +108,8 @@ def list_contacts(call: Call) -> dict[str, Any]:
         ids = state.contacts_by_campaign.get(campaign["id"], [])
         wanted = {k: query[k] for k in ("status", "lastCallResult", "attemptsMade") if k in query}
         before = query.get("nextAttemptBefore")
+        if before is not None:
+            before = _epoch(before)
         if not wanted and before is None:
             return paged(
                 ids, query["page"], query["size"], render=lambda i: copy_json(state.contacts[i])
@@ -121,13 +123,13 @@ def list_contacts(call: Call) -> dict[str, Any]:
         )
 
 
-def _matches(contact: Record, wanted: dict[str, Any], before: str | None) -> bool:
+def _matches(contact: Record, wanted: dict[str, Any], before: float | None) -> bool:
     if any(contact.get(k) != v for k, v in wanted.items()):
         return False
     if before is None:
         return True
     due = contact.get("nextAttemptAt")
-    return due is not None and _epoch(due) < _epoch(before)
+    return due is not None and _epoch(due) < before
 
 
 def _epoch(stamp: str) -> float:
