@@ -24,10 +24,17 @@ round-robin over many strategies: one holds at most 99 such attempts), campaign 
 page of 50 contacts (a random page of campaign 1, a third of the fake contacts). Then bulk
 uploads of 100,000 contacts to ecm-mock, as JSON and as a CSV multipart file.
 
+The campaign runtime (no wrk): in-process, advancing a frozen clock 24 hours with 100,000
+contacts (``--runtime-contacts``) over 10 ACTIVE campaigns, and the same day again in the
+slices a running clock makes (how long each holds the store's lock); then ``ecm-mock serve``
+with that data and its clock running at a simulated day per wall second (the runtime always
+behind): the wait of contacts pages, beside the same requests with the simulation off.
+
 A figure, not a test: nothing here asserts. Progress goes to stderr, the table to stdout.
 Every server started is killed at the end, also on failure or Ctrl-C.
 
     python benchmarks/bench.py [--duration 10] [--contacts 1000000] [--bulk 100000] [--quick]
+                               [--runtime-contacts 100000]
 """
 
 from __future__ import annotations
@@ -722,6 +729,155 @@ def run_contacts(args, workdir: Path, load: Load, cells, columns, count: int) ->
         server.stop()
 
 
+# ------------------------------------------------------------------------ campaign runtime
+RUNTIME_START = 1_790_000_000.0  # Monday 2026-09-21 14:13:20 UTC
+EVERY_DAY = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
+
+
+def runtime_setup(send, contacts: int) -> list[int]:
+    """10 ACTIVE campaigns (all day, every day) and ``contacts`` contacts spread over them in
+    five time-zone groups; a strategy of three voice attempts with retry maps. ``send(method,
+    path, body)`` is the ECM API. Returns the campaigns' ids."""
+    strategy = send("POST", "/umm/ecm/callStrategy/save", {"name": "Bench"})["id"]
+    attempts = [
+        ("1", [{"call_result": 1, "attempt_number": 2, "delay": 10},
+               {"call_result": 2, "attempt_number": 2, "delay": 30}]),
+        ("2", [{"call_result": 1, "attempt_number": 3, "delay": 60}]),
+        ("1", []),
+    ]  # fmt: skip
+    for number, (phone, retry_map) in enumerate(attempts, start=1):
+        body = {"csId": strategy, "name": f"a{number}", "phone": phone, "channel": 0,
+                "attemptNumber": number, "retryMap": retry_map}  # fmt: skip
+        send("POST", "/umm/ecm/callStrategyAttempt/save", body)
+    zones = ["Asia/Karachi", "Europe/London", "America/New_York", "Asia/Dubai", None]
+    campaigns = []
+    for k in range(10):
+        body = {"name": f"Bench{k}", "campaignType": "AGENT", "ciscoCampaignId": 5001,
+                "strategyId": strategy, "startTime": "00:00", "endTime": "23:59",
+                "daysOfWeek": EVERY_DAY}  # fmt: skip
+        campaigns.append(send("POST", "/umm/ecm/campaign/createCampaign", body)["id"])
+        rows = [
+            {"phone01": f"+1555{k:02d}{i:06d}", **({"timeZone": z} if (z := zones[i % 5]) else {})}
+            for i in range(contacts // 10)
+        ]
+        body = {"campaignId": campaigns[-1], "contacts": rows}
+        send("POST", "/umm/ecm/campaignContact/bulkUpload", body)
+    for campaign_id in campaigns:
+        send("PUT", "/umm/ecm/campaign/status", {"id": campaign_id, "status": "ACTIVE"})
+    return campaigns
+
+
+def in_process_runtime(count: int):
+    """An app on a frozen clock with :func:`runtime_setup`'s data."""
+    from ecm_mock import FixedClock, Settings, create_app
+
+    app = create_app(Settings(token_ttl=10**8), clock=FixedClock(RUNTIME_START))
+    client = app.test_client()
+    token = client.post("/umm/api/login", json=CREDENTIALS).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    runtime_setup(lambda m, p, b: client.open(p, method=m, json=b, headers=headers).json, count)
+    return app
+
+
+def run_runtime(args, workdir: Path) -> list[str]:
+    """The campaign runtime's figures, as lines for the end of the report."""
+    import ecm_mock.runtime as runtime
+    from ecm_mock import services_of
+    from ecm_mock.server import _freeze
+
+    count = args.runtime_contacts
+    lines = []
+
+    # 1. a frozen clock advanced 24 h, in-process (what a test does: PUT /__admin/clock)
+    log(f"campaign runtime: {count:,} contacts over 10 ACTIVE campaigns, advance 24 h")
+    app = in_process_runtime(count)
+    client = app.test_client()
+    began = time.perf_counter()
+    answer = client.put("/__admin/clock", json={"advanceSeconds": 86400})
+    seconds = time.perf_counter() - began
+    with services_of(app).store.transaction() as state:
+        made = state.runtime.last_call
+    lines.append(
+        f"campaign runtime: advancing a frozen clock 24 h (`PUT /__admin/clock`, status "
+        f"{answer.status_code}) with {count:,} contacts over 10 ACTIVE campaigns took "
+        f"**{seconds:.2f} s** (target at most 5 s; {seconds / 5:.2f} of it): {made:,} calls made"
+    )
+    log(lines[-1])
+
+    # 2. the same day again from its start, one slice at a time as Engine.run_due makes them:
+    # how long each holds the store's lock (no other thread running)
+    app = in_process_runtime(count)
+    _freeze()  # the garbage collection of `ecm-mock serve`: start-up's objects frozen
+    store, slices, cpu = services_of(app).store, [], []
+    while True:
+        began, began_cpu = time.perf_counter(), time.thread_time()
+        with store.transaction() as state:
+            done = runtime.advance(state, RUNTIME_START + 86400, runtime.SLICE)
+        slices.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.thread_time() - began_cpu) * 1000)
+        if done:
+            break
+    lines.append(
+        f"campaign runtime, the same day in slices as a running clock makes them: "
+        f"{len(slices):,} slices under the store's lock, {_figures(slices)} each; their CPU "
+        f"time {_figures(cpu)} (the rest: other processes on the machine; with the garbage "
+        "collection of `ecm-mock serve`)"
+    )
+    log(lines[-1])
+
+    # 3. a served mock whose running clock keeps the runtime behind: requests' waits
+    # tokens must outlive the days the running clock goes through
+    options = (*ECM_OPTIONS, "--token-ttl", str(10**8))
+    server = ecm_mock(workdir, *options, row="ecm-mock runtime").start(timeout=args.startup_timeout)
+    try:
+        base = server.url
+        token = login(base)
+        campaigns = runtime_setup(lambda m, p, b: call(base, m, p, b, token, timeout=300), count)
+        call(base, "PUT", "/__admin/clock", {"frozen": True})
+
+        def waits() -> list[float]:
+            times = []
+            for i in range(args.runtime_requests):
+                path = (
+                    f"/umm/ecm/campaignContact/list?campaignId={campaigns[i % 10]}"
+                    f"&size=50&page={i % 7}"
+                )
+                request = urllib.request.Request(
+                    base + path, headers={"Authorization": f"Bearer {token}"}
+                )
+                began = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    response.read()
+                times.append((time.perf_counter() - began) * 1000)
+            return times
+
+        call(base, "PUT", "/__admin/runtime/model", {"enabled": False})
+        call(base, "PUT", "/__admin/clock", {"frozen": False, "speed": 86400})
+        quiet = waits()
+        call(base, "PUT", "/__admin/runtime/model", {"enabled": True})
+        busy = waits()
+        behind = call(base, "GET", "/__admin/state")["runtime"]
+        now = call(base, "GET", "/__admin/clock")["now"]
+    finally:
+        server.stop()
+    lines.append(
+        f"campaign runtime, `ecm-mock serve {' '.join(ECM_OPTIONS)}` with its clock running at "
+        f"a simulated day per wall second ({count:,} contacts, 10 ACTIVE campaigns; the runtime "
+        f"always behind: at {behind['processedUntil']}, {behind['calls']:,} calls made, when "
+        f"the clock said {now}): {len(busy)} contacts pages of 50, one at a time, waited "
+        f"{_figures(busy)}; with the simulation off {_figures(quiet)} "
+        "(target: the runtime holds no request up more than 20 ms)"
+    )
+    log(lines[-1])
+    return lines
+
+
+def _figures(times: list[float]) -> str:
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered):.1f} / p99 {p99:.1f} / max {ordered[-1]:.1f} ms"
+
+
 # --------------------------------------------------------------------------------- main
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -743,10 +899,20 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--max-rss-gb", type=float, default=8, help="stop a start-up whose RSS grows beyond this"
     )
     parser.add_argument(
+        "--runtime-contacts",
+        type=int,
+        help="contacts of the campaign-runtime figures (default 100000)",
+    )
+    parser.add_argument(
+        "--runtime-requests",
+        type=int,
+        help="requests timed while the runtime runs behind (default 500)",
+    )
+    parser.add_argument(
         "--skip",
         default="",
         help="comma-separated parts to leave out: "
-        "ecm,threads,workers,granian,gunicorn,prism,contacts",
+        "ecm,threads,workers,granian,gunicorn,prism,contacts,runtime",
     )
     parser.add_argument(
         "--quick",
@@ -761,6 +927,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "bulk": 10_000 if quick else 100_000,
         "warmup": 1,
         "startup_runs": 1 if quick else 3,
+        "runtime_contacts": 10_000 if quick else 100_000,
+        "runtime_requests": 100 if quick else 500,
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -840,6 +1008,11 @@ def main(argv=None) -> int:
                         ),
                     )
             notes = load.notes
+            if "runtime" not in args.skip:
+                try:
+                    notes = [*run_runtime(args, workdir), *notes]
+                except Exception as error:  # a failed step is a finding, the run goes on
+                    notes = [f"campaign runtime: failed: {short(error)}", *notes]
     finally:
         Server.stop_all()
 

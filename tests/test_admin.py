@@ -829,19 +829,30 @@ def test_the_journal_never_grows_past_its_bound_under_load(services, live_server
 
 # ---------------------------------------------------------------------------------- clock
 def test_read_clock(admin):
-    assert ok(admin("GET", "/clock")) == {"now": iso(START), "epochSeconds": START, "frozen": True}
+    assert ok(admin("GET", "/clock")) == {
+        "now": iso(START),
+        "epochSeconds": START,
+        "frozen": True,
+        "speed": 1.0,
+    }
 
 
 def test_freeze_at_a_time_then_advance_and_go_back(admin):
     frozen = ok(admin("PUT", "/clock", json={"frozen": True, "now": JAN5}))
-    assert frozen == {"now": JAN5, "epochSeconds": JAN5_EPOCH, "frozen": True}
+    assert frozen == {"now": JAN5, "epochSeconds": JAN5_EPOCH, "frozen": True, "speed": 1.0}
     later = ok(admin("PUT", "/clock", json={"advanceSeconds": 90}))
-    assert later == {"now": "2026-01-05T09:01:30Z", "epochSeconds": JAN5_EPOCH + 90, "frozen": True}
+    assert later == {
+        "now": "2026-01-05T09:01:30Z",
+        "epochSeconds": JAN5_EPOCH + 90,
+        "frozen": True,
+        "speed": 1.0,
+    }
     back = ok(admin("PUT", "/clock", json={"advanceSeconds": -30.5}))
     assert back == {
         "now": "2026-01-05T09:00:59Z",
         "epochSeconds": JAN5_EPOCH + 59.5,
         "frozen": True,
+        "speed": 1.0,
     }
     assert ok(admin("GET", "/clock")) == back  # frozen: it stands still
 
@@ -925,7 +936,9 @@ def test_a_token_issued_while_the_clock_is_in_the_future_is_valid(admin, client)
         ({"frozen": "yes"}, "/body/frozen"),
         ({"advanceSeconds": 1e12}, "/body/advanceSeconds"),
         ({"advanceSeconds": "60"}, "/body/advanceSeconds"),
-        ({"speed": 2}, "/body/speed"),
+        ({"pace": 2}, "/body/pace"),
+        ({"speed": 0}, "/body/speed"),
+        ({"speed": "fast"}, "/body/speed"),
     ],
     ids=[
         "empty",
@@ -938,6 +951,8 @@ def test_a_token_issued_while_the_clock_is_in_the_future_is_valid(admin, client)
         "advance-too-far",
         "advance-string",
         "unknown-property",
+        "speed-0",
+        "speed-string",
     ],
 )
 def test_a_bad_clock_change_is_refused_and_changes_nothing(services, admin, change, pointer):

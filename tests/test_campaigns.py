@@ -183,7 +183,7 @@ def test_update_same_type_is_fine_other_type_is_not(api, store):
 
 
 def test_strategy_changes_only_while_paused(api, store):
-    # campaign 2 is ACTIVE in the fixtures
+    assert api("PUT", STATUS, json={"id": 2, "status": "ACTIVE"}).status_code == 200
     refused(api, store, "PUT", UPDATE, 406, "/body/strategyId", json={"id": 2, "strategyId": 1})
     assert api("PUT", STATUS, json={"id": 2, "status": "PAUSED"}).status_code == 200
     response = api("PUT", UPDATE, json={"id": 2, "strategyId": 1})

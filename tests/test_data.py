@@ -7,13 +7,14 @@ import shutil
 import pytest
 import yaml
 
-from ecm_mock import FixtureError, Settings, create_app, read_fixtures, services_of
+from ecm_mock import FixedClock, FixtureError, Settings, create_app, read_fixtures, services_of
 
-from .conftest import ROOT
+from .conftest import ROOT, START
 
 
 def dump(settings: Settings):
-    return services_of(create_app(settings)).store.dump()
+    # on one fixed clock: the dump says where each store's campaign runtime stands in time
+    return services_of(create_app(settings, clock=FixedClock(START))).store.dump()
 
 
 def test_the_default_fixtures_load_and_hold_what_the_readme_says():

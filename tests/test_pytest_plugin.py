@@ -73,6 +73,17 @@ def test_1_creates_a_strategy(ecm_mock):
     assert ecm_mock.admin.reset()["counts"]["campaigns"] == 0
 
 
+def test_1b_runs_a_campaign(ecm_mock):
+    admin = ecm_mock.admin
+    admin.add_outcome_rule(pattern="*", result="NO_ANSWER")
+    status, _ = call(ecm_mock, "PUT", "/umm/ecm/campaign/status", {"id": 2, "status": "ACTIVE"},
+                     ecm_mock.token())
+    assert status == 200
+    admin.set_outcome_model(feeder_interval_seconds=30)
+    admin.advance(7 * 86400)
+    assert [c["contactId"] for c in admin.calls(campaign_id=2, limit=1)] == [4]
+
+
 def test_2_sees_none_of_it(ecm_mock):
     token = ecm_mock.token()
     assert "Leaky" not in strategy_names(ecm_mock, token)
@@ -82,6 +93,10 @@ def test_2_sees_none_of_it(ecm_mock):
     assert ecm_mock.admin.faults() == []
     assert len(ecm_mock.admin.state()["campaigns"]) == 3
     assert len(ecm_mock.admin.for_session("team-a").state()["campaigns"]) == 3
+    assert ecm_mock.admin.calls() == []
+    assert ecm_mock.admin.outcome_rules() == []
+    assert ecm_mock.admin.outcome_model()["feederIntervalSeconds"] == 60
+    assert {c["status"] for c in ecm_mock.admin.state()["campaigns"]} == {"PAUSED"}
     clock = ecm_mock.admin.clock()
     assert not clock["frozen"]
     assert clock["now"] > "2026"
@@ -135,7 +150,7 @@ def test_ecm_mock_isolates_tests_and_takes_options(pytester, monkeypatch):
     result = pytester.runpytest(
         "-p", "no:cacheprovider", "--ecm-mock-seed=3", "--ecm-mock-cisco=ccx"
     )
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=6)
     assert time.monotonic() - started < 30
 
 
@@ -147,6 +162,16 @@ def test_the_readme_example_passes(pytester, monkeypatch):
     assert "def test_" in example
     pytester.makepyfile(test_readme=example)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_the_readme_campaign_runtime_example_passes(pytester, monkeypatch):
+    _clean_env(monkeypatch)
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## The campaign runtime", 1)[1].split("\n## ", 1)[0]
+    example = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    assert "admin.advance(86400)" in example
+    pytester.makepyfile(test_runtime_readme=example)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_fixtures_from_the_ini_file_and_a_readable_error(pytester, monkeypatch):

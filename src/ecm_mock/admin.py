@@ -1,5 +1,7 @@
 """The control plane's handlers (openapi/admin.yaml): state, snapshots, faults, journal, clock.
 
+The campaign runtime's (call log, outcome model and rules) are in :mod:`runtime_admin`.
+
 Like the ECM handlers, they read validated input and hold only what the spec cannot say.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from . import runtime
 from .errors import ApiError, ErrorItem, field_error
 from .fixtures import FixtureError, state_factory
 from .resources._base import Call, HandlerSet
@@ -35,7 +38,8 @@ def reset_state(call: Call) -> dict[str, Any]:
 
 @handlers.operation("loadFixtures")
 def load_fixtures(call: Call) -> dict[str, Any]:
-    factory = state_factory(call.body, call.services.validator, call.services.settings)
+    services = call.services
+    factory = state_factory(call.body, services.validator, services.settings, services.clock)
     try:
         call.store.reset(factory)  # builds first: a bad document leaves the state as it was
     except FixtureError as exc:
@@ -127,7 +131,7 @@ def clear_journal(call: Call) -> None:
 def _clock_state(call: Call) -> dict[str, Any]:
     clock = call.services.clock
     now = clock.time()
-    return {"now": clock.iso(), "epochSeconds": now, "frozen": clock.frozen}
+    return {"now": clock.iso(), "epochSeconds": now, "frozen": clock.frozen, "speed": clock.speed}
 
 
 @handlers.operation("readClock")
@@ -162,4 +166,8 @@ def set_clock(call: Call) -> dict[str, Any]:
         clock.unfreeze()
     if "advanceSeconds" in change:
         clock.advance(change["advanceSeconds"])
+    if "speed" in change:
+        clock.set_speed(change["speed"])
+    # what fell due in the time passed happens before the answer, in every store
+    runtime.run_due(call.services.sessions.stores(), clock.time)
     return _clock_state(call)

@@ -8,6 +8,9 @@ Standard library only, so test suites can use it without new dependencies::
     admin.snapshot("before")
     ...
     admin.restore("before")
+    admin.add_outcome_rule(pattern="+92300*", result="BUSY")
+    admin.advance(86400)  # a day of the campaign runtime, done before it answers
+    admin.calls(result="BUSY")
 
 A non-2xx answer raises :class:`AdminError` carrying the problem-details body.
 """
@@ -27,6 +30,14 @@ _SNAKE_TO_CAMEL = {
     "latency_ms": "latencyMs",
     "close_connection": "closeConnection",
     "advance_seconds": "advanceSeconds",
+    "campaign_id": "campaignId",
+    "contact_id": "contactId",
+    "feeder_interval_seconds": "feederIntervalSeconds",
+    "call_seconds": "callSeconds",
+    "time_zone": "timeZone",
+    "empty_phone": "emptyPhone",
+    "default_distribution": "defaultDistribution",
+    "campaign_distributions": "campaignDistributions",
 }
 
 
@@ -47,7 +58,8 @@ class AdminClient:
 
     ``token`` is sent as ``X-Admin-Token`` (needed when the mock was started with one);
     ``session`` as ``X-Mock-Session`` on the state operations (reset, fixtures, state,
-    snapshots). Faults, the journal and the clock are global to the server.
+    snapshots) and the campaign runtime's (calls, outcome model and rules). Faults, the
+    journal and the clock are global to the server.
     """
 
     def __init__(
@@ -148,6 +160,49 @@ class AdminClient:
         if isinstance(body.get("now"), _dt.datetime):
             body["now"] = body["now"].isoformat()
         return self._call("PUT", "/clock", body)
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the clock ``seconds`` forward; every session's campaign runtime does what fell
+        due meanwhile before this returns. Returns the clock."""
+        return self.set_clock(advanceSeconds=seconds)
+
+    # the campaign runtime ------------------------------------------------------------------
+
+    def calls(self, **filters: Any) -> list[dict[str, Any]]:
+        """The call log, oldest first; filters: campaignId, contactId, result, channel, since
+        (a string or an aware :class:`datetime.datetime`), limit (the newest N)."""
+        query = {k: v for k, v in _camel(filters).items() if v is not None}
+        if isinstance(query.get("since"), _dt.datetime):
+            query["since"] = query["since"].isoformat()
+        suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
+        return self._call("GET", f"/runtime/calls{suffix}", scoped=True)
+
+    def clear_calls(self) -> None:
+        self._call("DELETE", "/runtime/calls", scoped=True)
+
+    def outcome_model(self) -> dict[str, Any]:
+        """The outcome model: distributions, feeder interval, time zone, empty-phone rule..."""
+        return self._call("GET", "/runtime/model", scoped=True)
+
+    def set_outcome_model(self, **change: Any) -> dict[str, Any]:
+        """Change some of the model, e.g. ``set_outcome_model(enabled=False)`` or
+        ``set_outcome_model(campaignDistributions={"4": {"BUSY": 1}})``."""
+        return self._call("PUT", "/runtime/model", _camel(change), scoped=True)
+
+    def outcome_rules(self) -> list[dict[str, Any]]:
+        """The outcome rules, in the order they are tried."""
+        return self._call("GET", "/runtime/rules", scoped=True)
+
+    def add_outcome_rule(self, **rule: Any) -> dict[str, Any]:
+        """Force results: ``add_outcome_rule(pattern="+92300*", result="BUSY")`` (or
+        ``number=``, ``regex=``; ``campaignId=``, ``times=``). Returns it with its ``id``."""
+        return self._call("POST", "/runtime/rules", _camel(rule), scoped=True)
+
+    def remove_outcome_rule(self, id: int) -> None:
+        self._call("DELETE", f"/runtime/rules/{int(id)}", scoped=True)
+
+    def clear_outcome_rules(self) -> None:
+        self._call("DELETE", "/runtime/rules", scoped=True)
 
     # transport -----------------------------------------------------------------------------
 

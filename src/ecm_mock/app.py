@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import admin
+from . import admin, runtime_admin
 from .auth import TokenService
 from .clock import ControlledClock
 from .cors import register_cors
@@ -109,7 +109,9 @@ def build_engine(
     services = Services(
         spec=spec,
         settings=settings,
-        sessions=Sessions(state_factory(document, validator, settings), settings.max_sessions),
+        sessions=Sessions(
+            state_factory(document, validator, settings, clock), settings.max_sessions
+        ),
         clock=clock,
         tokens=TokenService(clock.time, settings.token_ttl, settings.jwt_secret),
         validator=validator,
@@ -121,8 +123,9 @@ def build_engine(
     specs = {ECM: spec}
     if settings.admin:
         specs[ADMIN] = load_spec(admin_spec_path(), ecm=False)
-        check_handlers(specs[ADMIN], admin.handlers)
-        handlers[ADMIN] = admin.handlers
+        admin_handlers = {**admin.handlers, **runtime_admin.handlers}
+        check_handlers(specs[ADMIN], admin_handlers)
+        handlers[ADMIN] = admin_handlers
     return Engine(services, handlers, specs)
 
 

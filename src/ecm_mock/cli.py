@@ -79,6 +79,27 @@ def _parser() -> argparse.ArgumentParser:
         help="origins browsers may call the mock from, comma-separated "
         "(default '*': any; 'none': CORS off)",
     )
+    runtime = serve.add_argument_group(
+        "campaign runtime", "the simulated feeder, dialer and retries (each session's defaults)"
+    )
+    runtime.add_argument(
+        "--no-runtime",
+        dest="runtime",
+        action="store_false",
+        default=None,
+        help="do not simulate: contacts stay as they are",
+    )
+    runtime.add_argument("--feeder-interval", type=int, help="seconds between feed cycles (60)")
+    runtime.add_argument(
+        "--time-zone", help="the deployment's time zone, for contacts without one (UTC)"
+    )
+    runtime.add_argument(
+        "--empty-phone",
+        choices=("phone01", "skip"),
+        help="an attempt's empty phone field: dial phone01 (default) or skip the attempt",
+    )
+    runtime.add_argument("--call-seconds", type=int, help="from handover to result (30)")
+    runtime.add_argument("--call-log-size", type=int, help="calls each session's log keeps")
     serve.set_defaults(run=_serve)
 
     contract = sub.add_parser(

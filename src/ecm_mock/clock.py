@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+import zoneinfo
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -37,42 +38,70 @@ def _iso_second(second: int) -> str:
     return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.lru_cache(maxsize=1024)
+def time_zone(name: str) -> zoneinfo.ZoneInfo | None:
+    """The IANA time zone ``name``, or None when there is none of that name."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 class ControlledClock(Clock):
-    """A clock that runs with the wall clock, or stands frozen, and can be moved either way."""
+    """A clock that runs with the wall clock, or stands frozen, and can be moved either way.
+
+    Running, it goes ``speed`` times as fast as the wall clock (1 by default; 60: a wall
+    second is a minute of the mock's time).
+    """
 
     def __init__(self, source: Callable[[], float] = time.time, frozen_at: float | None = None):
         self._source = source
-        self._offset = 0.0
+        self._base = source()  # the mock's time at ``_anchor`` (a reading of the source)
+        self._anchor = self._base
+        self._speed = 1.0
         self._frozen_at = frozen_at
         self._lock = threading.Lock()
 
     def time(self) -> float:
         with self._lock:
-            if self._frozen_at is not None:
-                return self._frozen_at
-            return self._source() + self._offset
+            return self._now()
+
+    def _now(self) -> float:
+        if self._frozen_at is not None:
+            return self._frozen_at
+        return self._base + (self._source() - self._anchor) * self._speed
 
     @property
     def frozen(self) -> bool:
         return self._frozen_at is not None
 
+    @property
+    def speed(self) -> float:
+        return self._speed
+
     def freeze(self, at: float | None = None) -> None:
-        now = self.time() if at is None else at
         with self._lock:
-            self._frozen_at = now
+            self._frozen_at = self._now() if at is None else at
 
     def unfreeze(self) -> None:
-        now = self.time()
         with self._lock:
-            self._offset = now - self._source()
+            self._base, self._anchor = self._now(), self._source()
             self._frozen_at = None
+
+    def set_speed(self, speed: float) -> None:
+        """Run ``speed`` times as fast as the wall clock from now on (frozen: once running)."""
+        if not speed > 0:
+            raise ValueError(f"a clock's speed is above 0, not {speed}")
+        with self._lock:
+            self._base, self._anchor = self._now(), self._source()
+            self._speed = float(speed)
 
     def advance(self, seconds: float) -> None:
         with self._lock:
             if self._frozen_at is not None:
                 self._frozen_at += seconds
             else:
-                self._offset += seconds
+                self._base += seconds
 
 
 class FixedClock(ControlledClock):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import runtime
 from .errors import JSON, PROBLEM_JSON, ApiError, ErrorItem, field_error, problem
 from .resources import Call
 from .resources._base import Services
@@ -138,6 +139,16 @@ class Engine:
     def amend(self, seq: int, status: int) -> None:
         """The HTTP side changed the answer (its response broke the contract: a 500)."""
         self.services.journal.amend(seq, status=status)
+
+    def run_due(self, max_seconds: float | None = 0.005) -> bool:
+        """Let the campaign runtime of every store catch up with the clock: the one entry for
+        a running clock, called periodically by the serving code (never by ``create_app``).
+
+        Works in slices under each store's lock, released between them, and stops after
+        about ``max_seconds`` (None: when done). True when every store is up to date.
+        """
+        services = self.services
+        return runtime.run_due(services.sessions.stores(), services.clock.time, max_seconds)
 
     # ------------------------------------------------------------------ internals
     def _outcome(self, envelope: Envelope) -> tuple[Outcome, bool]:

@@ -2,11 +2,14 @@
 
 A fixture document maps each kind (users, cisco, strategies, campaigns, contacts, dnc,
 preferences) to its records, in the API's own JSON shapes; ``DIR/<kind>.yaml`` holds one kind.
+The kind ``runtime`` (the campaign runtime's outcome model and rules) has the control plane's
+shape (admin.yaml's ``RuntimeFixture``).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -14,12 +17,15 @@ from typing import Any
 
 import yaml
 
+from . import runtime
+from .clock import ControlledClock
 from .fake import add_fake_data
 from .settings import Settings
+from .spec import Spec, admin_spec_path, load_spec
 from .state import State, cisco_id_and_type
 from .validation import ContractValidator
 
-KINDS = ("users", "cisco", "strategies", "campaigns", "contacts", "dnc", "preferences")
+KINDS = ("users", "cisco", "strategies", "campaigns", "contacts", "dnc", "preferences", "runtime")
 EMPTY: dict[str, Any] = {
     "users": {"license": {}, "users": []},
     "cisco": {"cce": [], "ccx": []},
@@ -28,6 +34,7 @@ EMPTY: dict[str, Any] = {
     "contacts": [],
     "dnc": [],
     "preferences": None,
+    "runtime": None,
 }
 
 
@@ -57,16 +64,44 @@ def read_fixtures(directory: str | Path | None = None) -> dict[str, Any]:
 
 
 def state_factory(
-    document: dict[str, Any], validator: ContractValidator, settings: Settings
+    document: dict[str, Any],
+    validator: ContractValidator,
+    settings: Settings,
+    clock: ControlledClock | None = None,
 ) -> Callable[[], State]:
-    """Builds a fresh state from a fixture document plus the data ``settings`` asks Faker for."""
+    """Builds a fresh state from a fixture document plus the data ``settings`` asks Faker for.
+
+    Its campaign runtime starts at the ``clock``'s now (without one: when first driven).
+    """
+    batch_defaults = _batch_defaults(validator.spec)
 
     def fresh() -> State:
         state = build_state(document, validator, settings.cisco)
         add_fake_data(state, settings.seed, settings.fake_contacts, settings.fake_dnc)
+        state.runtime = runtime.new_state(
+            settings,
+            (document or {}).get("runtime"),
+            now=clock.time() if clock is not None else None,
+            batch_defaults=batch_defaults,
+        )
         return state
 
     return fresh
+
+
+def _batch_defaults(spec: Spec) -> tuple[int, int]:
+    """The batch sizes of a deployment with no preference settings saved (the spec's defaults,
+    which are the vendor's: 10)."""
+    properties = spec.schema("PreferenceSettingsSave").get("properties", {})
+    names = ("campaignBatchSize", "ivrBatchSize")
+    campaign, ivr = (properties.get(name, {}).get("default", 10) for name in names)
+    return campaign, ivr
+
+
+@functools.lru_cache(maxsize=1)
+def _admin_validator() -> ContractValidator:
+    """The control plane's schemas, for the ``runtime`` kind."""
+    return ContractValidator(load_spec(admin_spec_path(), ecm=False))
 
 
 def build_state(document: dict[str, Any], validator: ContractValidator, flavour: str) -> State:
@@ -170,6 +205,10 @@ def _build_state(document: dict[str, Any], validator: ContractValidator, flavour
         checker.check("preferences", 0, "PreferenceSettings", doc["preferences"])
         state.preferences = doc["preferences"]
 
+    if doc["runtime"] is not None:  # applied by state_factory; checked here with the rest
+        _Checker(_admin_validator()).check("runtime", 0, "RuntimeFixture", doc["runtime"])
+        _check_runtime(doc["runtime"])
+
     state.last_ids = {
         "campaign": max(state.campaigns, default=0),
         "contact": max(state.contacts, default=0),
@@ -179,6 +218,14 @@ def _build_state(document: dict[str, Any], validator: ContractValidator, flavour
         "preferences": state.preferences["id"] if state.preferences else 0,
     }
     return state
+
+
+def _check_runtime(part: dict[str, Any]) -> None:
+    problem = runtime.model_problem(part.get("model") or {}, "/model")
+    for i, rule in enumerate(part.get("rules") or []):
+        problem = problem or runtime.rule_problem(rule, f"/rules/{i}")
+    if problem:
+        raise FixtureError(f"runtime: {problem[0]}: {problem[1]}")
 
 
 class _Checker:

@@ -3,8 +3,10 @@
 Fixtures:
 
 - ``ecm_mock_server`` (session): one mock on a free port for the whole run;
-- ``ecm_mock`` (function): the same server, with its state, snapshots, sessions, fault rules
-  and journal reset before the test, so tests never see each other's data.
+- ``ecm_mock`` (function): the same server, with its state (and campaign runtime),
+  snapshots, sessions, fault rules, clock and journal reset before the test, so tests never
+  see each other's data. The clock runs on wall time: data moves only in campaigns a test
+  activates (``ecm_mock.admin.advance(seconds)`` runs the campaign runtime ahead).
 
 Both give an :class:`EcmMock`: ``.url``, ``.admin`` (an :class:`~ecm_mock.AdminClient`) and
 ``.token(username, password)``. Options: ``--ecm-mock-seed``, ``--ecm-mock-fixtures``,
@@ -54,9 +56,14 @@ class EcmMock:
         return login(self.url, username, password, timeout=self.admin.timeout)
 
     def reset_all(self) -> None:
-        """No fault rules, the default state and every session back to their fixtures with
-        no snapshots, the clock running on wall time, an empty journal."""
+        """No fault rules, the clock running on wall time, the default state and every session
+        back to their fixtures (their campaign runtimes too) with no snapshots, an empty
+        journal."""
         self.admin.clear_faults()
+        clock = self.admin.clock()  # first: a state's campaign runtime starts at the clock's now
+        epoch = clock.get("epochSeconds") or _epoch(clock["now"])
+        if clock["frozen"] or clock.get("speed", 1) != 1 or abs(epoch - time.time()) > 2:
+            self.admin.set_clock(frozen=False, now=datetime.now(UTC), speed=1)
         for name in [None, *self.admin.sessions()["sessions"]]:
             admin = self.admin.for_session(name)
             if self._fixtures is None:
@@ -65,10 +72,6 @@ class EcmMock:
                 admin.load_fixtures(self._fixtures)
             for snapshot in admin.snapshots():
                 admin.delete_snapshot(snapshot["name"])
-        clock = self.admin.clock()
-        epoch = clock.get("epochSeconds") or _epoch(clock["now"])
-        if clock["frozen"] or abs(epoch - time.time()) > 2:
-            self.admin.set_clock(frozen=False, now=datetime.now(UTC))
         self.admin.clear_journal()
 
 

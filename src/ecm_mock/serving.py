@@ -46,6 +46,7 @@ from .errors import PROBLEM_JSON, ApiError, problem
 log = logging.getLogger("ecm_mock.serving")
 
 SESSION_KEY = "HTTP_X_MOCK_SESSION"
+BACKGROUND = "\0background"  # the pool's lane of background work (no session has this name)
 POOL_THREADS = 4  # for the requests that may take long; the loop serves everything else
 BUSY_SWITCH_INTERVAL = 0.0005  # seconds; Python's default (5 ms) while the pool works
 BACKLOG = 1024
@@ -221,7 +222,7 @@ class AsyncFront:
         session = environ.get(SESSION_KEY, "")
         while True:
             if session in self._busy or self.heavy(environ):
-                result = await self._in_thread(session, environ)
+                result = await self._in_thread(session, self.call, environ)
             else:
                 result = self.call(environ)
             resume = environ.get(RESUME)
@@ -265,14 +266,15 @@ class AsyncFront:
                 break
         return int(status[:3]), headers, body, cut
 
-    async def _in_thread(self, session: str, environ: dict[str, Any]) -> Result:
+    async def _in_thread(self, session: str, work: Any, *arguments: Any) -> Any:
+        """``work(*arguments)`` in the pool, counted against ``session`` meanwhile."""
         self._busy[session] = self._busy.get(session, 0) + 1
         self._in_pool += 1
         if self._in_pool == 1:
             self._switch_interval = sys.getswitchinterval()
             sys.setswitchinterval(BUSY_SWITCH_INTERVAL)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.pool, self.call, environ)
+            return await asyncio.get_running_loop().run_in_executor(self.pool, work, *arguments)
         finally:
             self._in_pool -= 1
             if self._in_pool == 0:
@@ -284,8 +286,9 @@ class AsyncFront:
                 del self._busy[session]
 
     async def in_pool(self, work: Callable[[], Any]) -> Any:
-        """Run ``work`` in the pool (background work that may wait on a store's lock)."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, work)
+        """Run ``work`` in the pool: background work that takes stores' locks, briefly (so
+        requests go on running on the loop meanwhile: they may wait a slice's length)."""
+        return await self._in_thread(BACKGROUND, work)
 
 
 _BODY = "ecm_mock.body"
@@ -357,33 +360,41 @@ def _granian(front: AsyncFront, sock: socket.socket, idle_timeout: float, max_co
 
 
 class _Serving:
-    """One granian server with its front, on a bound socket, in the running loop."""
+    """One granian server with its front, on a bound socket, in the running loop; for a mock
+    app, the campaign runtime driven as its clock passes."""
 
     def __init__(self, app: Any, sock: socket.socket, idle_timeout: float, max_connections: int):
+        from .app import EXTENSION
+
         self.front = front_for(app)
-        self.ticks = getattr(app, "extensions", {}).get(TICKS_KEY)
+        self.engine = getattr(app, "extensions", {}).get(EXTENSION)
         self.server = _granian(self.front, sock, idle_timeout, max_connections)
 
     async def run(self) -> None:
-        ticker = asyncio.create_task(self._tick()) if self.ticks else None
+        driver = asyncio.create_task(self._drive_runtime()) if self.engine else None
         try:
             await self.server.serve()
         finally:
-            if ticker is not None:
-                ticker.cancel()
+            if driver is not None:
+                driver.cancel()
 
-    async def _tick(self) -> None:
-        """Background work the app asks for now and then (runs in the pool: it may wait)."""
+    async def _drive_runtime(self) -> None:
+        """Run the campaign runtime of every store as the clock passes: ``Engine.run_due``, in
+        slices of about RUNTIME_SLICE seconds, in the pool (it takes the stores' locks)."""
         while True:
-            await asyncio.sleep(TICK_SECONDS)
             try:
-                await self.front.in_pool(self.ticks)
-            except Exception:
-                log.exception("background work of the mock failed")
+                caught_up = await self.front.in_pool(self._runtime_slice)
+            except Exception:  # a bug in the runtime: logged, and the server goes on
+                log.exception("the campaign runtime failed")
+                caught_up = True
+            await asyncio.sleep(RUNTIME_IDLE if caught_up else 0)
+
+    def _runtime_slice(self) -> bool:
+        return self.engine.run_due(RUNTIME_SLICE)
 
 
-TICKS_KEY = "ecm_mock.ticks"  # app.extensions: a callable run every TICK_SECONDS
-TICK_SECONDS = 0.1
+RUNTIME_SLICE = 0.005  # seconds of work per slice of the campaign runtime
+RUNTIME_IDLE = 0.05  # seconds between looks once it has caught up with the clock
 
 
 def serve_forever(

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .clock import time_zone
+
 ENV_PREFIX = "ECM_MOCK_"
 _ORIGIN = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]+$")  # an origin: scheme://host[:port]
 
@@ -40,6 +42,13 @@ class Settings:
     journal_size: int = 1000  # requests the journal keeps
     max_sessions: int = 16  # isolated sessions (X-Mock-Session) alive at once
     cors_origins: str = "*"  # origins browsers may call from, comma-separated; "*" any, "none" off
+    # the campaign runtime (runtime.py): the defaults of each store's outcome model
+    runtime: bool = True  # simulate the feeder, dialer and retries
+    feeder_interval: int = 60  # seconds between feed cycles (inferred)
+    time_zone: str = "UTC"  # the deployment's, for contacts without a timeZone (inferred)
+    empty_phone: str = "phone01"  # an attempt's empty phone field: "phone01" or "skip"
+    call_seconds: int = 30  # from handover to the attempt's result (inferred)
+    call_log_size: int = 10000  # calls each store's call log keeps
 
     def __post_init__(self) -> None:
         if self.cisco not in ("cce", "ccx"):
@@ -62,14 +71,23 @@ class Settings:
                     f"cors_origins: {origin!r} is not an origin such as http://localhost:5173 "
                     "(scheme://host[:port], no path), '*' or 'none'"
                 )
+        if self.empty_phone not in ("phone01", "skip"):
+            raise ValueError(f"empty_phone must be 'phone01' or 'skip', not {self.empty_phone!r}")
+        for name in ("feeder_interval", "call_seconds"):  # admin.yaml's OutcomeModel ranges
+            if not 0 <= getattr(self, name) <= 86400:
+                raise ValueError(f"{name} must be at most a day (86400 s): {getattr(self, name)}")
+        if time_zone(self.time_zone) is None:
+            raise ValueError(f"time_zone must be an IANA time zone, not {self.time_zone!r}")
         positive = (
+            "feeder_interval",
+            "call_log_size",
             "max_body_bytes",
             "token_ttl",
             "max_connections",
             "journal_size",
             "max_sessions",
         )
-        for name in ("fake_contacts", "fake_dnc", *positive):
+        for name in ("fake_contacts", "fake_dnc", "call_seconds", *positive):
             if getattr(self, name) < (1 if name in positive else 0):
                 raise ValueError(f"{name} is out of range: {getattr(self, name)}")
 

@@ -15,6 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import runtime as _runtime
+from .runtime import RuntimeState
+
 Record = dict[str, Any]
 
 
@@ -56,6 +59,7 @@ class State:
     dnc_by_number: dict[str, int] = field(default_factory=dict)
     preferences: Record | None = None  # with the password; answers leave it out
     last_ids: dict[str, int] = field(default_factory=dict)
+    runtime: RuntimeState = field(default_factory=RuntimeState)  # the campaign runtime
 
     def add_attempt(self, attempt: Record) -> None:
         """Store an attempt (new, or changed: an attempt never changes strategy)."""
@@ -106,6 +110,7 @@ class State:
             "dnc": [copy_json(v) for _, v in sorted(self.dnc.items())],
             "preferences": copy_json(self.preferences),
             "last_ids": dict(self.last_ids),
+            "runtime": _runtime.summary(self.runtime),
         }
 
 
@@ -210,3 +215,7 @@ class Sessions:
     def has(self, name: str) -> bool:
         with self._lock:
             return name in self._named
+    def stores(self) -> list[Store]:
+        """The default store and every named one (without touching their order of use)."""
+        with self._lock:
+            return [self.default, *self._named.values()]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import zoneinfo
+from datetime import datetime
 from typing import Any
 
+from .. import runtime
+from ..clock import time_zone
 from ..errors import not_acceptable, not_found
 from ..state import Record, State, copy_json
 from . import _bulk
@@ -14,15 +15,6 @@ from ._base import Call, HandlerSet, paged
 from .campaigns import find_campaign
 
 handlers = HandlerSet()
-
-
-@functools.lru_cache(maxsize=1024)
-def known_time_zone(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _rule_problem(
@@ -33,7 +25,7 @@ def _rule_problem(
     Kinds: ``invalid`` (a value the schema cannot judge), ``dnc``, ``duplicate``.
     """
     zone = row.get("timeZone")
-    if zone is not None and not known_time_zone(zone):
+    if zone is not None and time_zone(zone) is None:
         return "invalid", "/timeZone", f"unknown time zone {zone!r}"
     phone = row["phone01"]
     if phone in state.dnc_by_number:
@@ -55,6 +47,7 @@ def _insert(call: Call, state: State, campaign_id: int, row: dict[str, Any]) -> 
     state.contacts[record["id"]] = record
     state.contacts_by_campaign.setdefault(campaign_id, []).append(record["id"])
     state.open_phones.setdefault(campaign_id, {})[record["phone01"]] = record["id"]
+    runtime.contact_added(state, record)
     return record
 
 
@@ -113,15 +106,32 @@ def list_contacts(call: Call) -> dict[str, Any]:
         if campaign is None:
             raise not_found("campaign", "/query/campaignId", query["campaignId"], "query")
         ids = state.contacts_by_campaign.get(campaign["id"], [])
-        wanted = query.get("status")
-        if wanted is None:
+        wanted = {k: query[k] for k in ("status", "lastCallResult", "attemptsMade") if k in query}
+        before = query.get("nextAttemptBefore")
+        if before is not None:
+            before = _epoch(before)
+        if not wanted and before is None:
             return paged(
                 ids, query["page"], query["size"], render=lambda i: copy_json(state.contacts[i])
             )
-        matching = [i for i in ids if state.contacts[i]["status"] == wanted]
+        matching = [i for i in ids if _matches(state.contacts[i], wanted, before)]
         return paged(
             matching,
             query["page"],
             query["size"],
             render=lambda i: copy_json(state.contacts[i]),
         )
+
+
+def _matches(contact: Record, wanted: dict[str, Any], before: float | None) -> bool:
+    if any(contact.get(k) != v for k, v in wanted.items()):
+        return False
+    if before is None:
+        return True
+    due = contact.get("nextAttemptAt")
+    return due is not None and _epoch(due) < before
+
+
+def _epoch(stamp: str) -> float:
+    """An ISO-8601 moment (the spec's date-time) as epoch seconds."""
+    return datetime.fromisoformat(stamp.upper().replace("Z", "+00:00")).timestamp()
