@@ -215,6 +215,7 @@ class Sessions:
     def has(self, name: str) -> bool:
         with self._lock:
             return name in self._named
+
     def stores(self) -> list[Store]:
         """The default store and every named one (without touching their order of use)."""
         with self._lock:
