@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Request, Response, request
+from werkzeug.exceptions import HTTPException
 
 from . import admin
 from .auth import TokenService
@@ -21,13 +21,14 @@ from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, EngineLike, Envelope, Ou
 from .errors import JSON, ApiError, ErrorItem, problem_response
 from .faults import Faults
 from .fixtures import read_fixtures, state_factory
+from .intake import Limits
 from .journal import Journal
 from .resources import all_handlers
 from .resources._base import Services
 from .settings import Settings
 from .spec import Operation, Spec, admin_spec_path, load_spec
 from .state import Sessions
-from .validation import ContractValidator, RequestCheck, ValidatedRequest
+from .validation import ContractValidator
 
 log = logging.getLogger("ecm_mock")
 access_log = logging.getLogger("ecm_mock.access")
@@ -68,11 +69,11 @@ def create_app(
     app = Flask("ecm_mock")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION] = engine
-    mode = settings.response_validation
-    _register(app, spec, ECM, engine, contract_validator(spec), mode)
+    mode, limits = settings.response_validation, Limits.of(settings)
+    _register(app, spec, ECM, engine, contract_validator(spec), mode, limits)
     if settings.admin:
         admin_spec = load_spec(admin_spec_path(), ecm=False)
-        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode)
+        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode, limits)
     _register_error_handlers(app)
     _register_access_log(app, engine)
     return app
@@ -137,9 +138,10 @@ def _register(
     engine: EngineLike,
     validator: ContractValidator,
     response_validation: str,
+    limits: Limits,
 ) -> None:
     for op in spec.operations.values():
-        view = _view(plane, op, engine, validator, response_validation)
+        view = _view(plane, op, engine, validator, response_validation, limits)
         view.__name__ = op.operation_id
         app.add_url_rule(
             re.sub(r"\{(\w+)\}", r"<\1>", op.path),
@@ -156,17 +158,14 @@ def _view(
     engine: EngineLike,
     validator: ContractValidator,
     response_validation: str,
+    limits: Limits,
 ) -> Callable[..., Response]:
     """Validate, hand over to the engine, render, check the answer: one path for every route."""
 
     def view(**_path: Any) -> Response:
         req = request._get_current_object()  # once: every proxy access costs
-        try:
-            check = validator.check_request(op, req)
-        except RequestEntityTooLarge:  # an error like any other: faults and auth come first
-            limit = current_app.config["MAX_CONTENT_LENGTH"]
-            message = f"the body is larger than the limit of {limit} bytes"
-            check = RequestCheck(ValidatedRequest(), [ErrorItem("body", "/body", message)], 413)
+        # an error like any other (a body too large too): faults and auth come first
+        check = validator.check_request(op, req, limits)
         environ = req.environ
         envelope = _envelope(
             req,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,9 +31,12 @@ from openapi_core.validation.request.exceptions import (
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_schema_validator import OAS31Validator
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from . import intake
 from .compiled import CompiledSpec
 from .errors import JSON, ErrorItem
+from .intake import Limits, Refused
 from .spec import Operation, Spec
 
 
@@ -55,6 +57,16 @@ class ValidatedRequest:
 
 
 @dataclass
+class _Read:
+    """A request's body as :mod:`ecm_mock.intake` read it."""
+
+    body: Any = None  # the JSON value of a JSON body
+    parts: intake.Parts | None = None  # the parts of a multipart body
+    json_parts: dict[str, Any] = field(default_factory=dict)  # parts encoded as JSON, read
+    errors: list[ErrorItem] = field(default_factory=list)  # such parts that are not JSON
+
+
+@dataclass
 class RequestCheck:
     request: ValidatedRequest
     errors: list[ErrorItem]
@@ -65,11 +77,13 @@ class _Request(WerkzeugOpenAPIRequest):
     """The werkzeug adapter, seen as ``method`` (for tolerated aliases), empty queries dropped.
 
     ``?status=`` means "no filter", as in the vendor's URLs, not an empty enum value.
+    ``parsed``: the JSON body as :func:`ecm_mock.intake.loads` read it, handed to openapi-core.
     """
 
-    def __init__(self, request: Request, method: str) -> None:
+    def __init__(self, request: Request, method: str, parsed: Any = None) -> None:
         super().__init__(request)
         self._method = method.lower()
+        self._parsed = parsed
         self.parameters.query = ImmutableMultiDict(
             [(k, v) for k, v in request.args.items(multi=True) if v != ""]
         )
@@ -77,6 +91,32 @@ class _Request(WerkzeugOpenAPIRequest):
     @property
     def method(self) -> str:
         return self._method
+
+    @property
+    def body(self) -> bytes | None:
+        data = super().body
+        return _ParsedBody(data, self._parsed) if self._parsed is not None else data
+
+
+class _ParsedBody(bytes):
+    """A JSON body that carries its value, read once (see :func:`_read_json`)."""
+
+    value: Any
+
+    def __new__(cls, data: bytes | None, value: Any) -> _ParsedBody:
+        body = super().__new__(cls, data or b"")
+        body.value = value
+        return body
+
+
+def _read_json(data: bytes | str, **_parameters: str) -> Any:
+    """openapi-core's reader of JSON bodies and JSON-encoded multipart parts: the strict one."""
+    if isinstance(data, _ParsedBody):
+        return data.value
+    try:
+        return intake.loads(data)
+    except Refused as refused:
+        raise ValueError(refused.items[0].message) from None
 
 
 class ContractValidator:
@@ -88,7 +128,10 @@ class ContractValidator:
             spec.document,
             config=Config(
                 spec_validator_cls=None,  # load_spec has validated the document already
-                extra_media_type_deserializers={"application/problem+json": json_loads},
+                extra_media_type_deserializers={
+                    "application/problem+json": json_loads,
+                    JSON: _read_json,
+                },
                 extra_format_unmarshallers={"date-time": _as_is, "date": _as_is, "email": _as_is},
             ),
         )
@@ -106,17 +149,48 @@ class ContractValidator:
             schema = spec.resolve(schema)
             if schema.get("additionalProperties") is False:
                 self._multipart_parts[op_id] = set(schema.get("properties", {}))
+        # per operation: the query parameters that take one value, the integer parameters
+        # (query or path), and the multipart parts encoded as JSON
+        self._single: dict[str, frozenset[str]] = {}
+        self._integers: dict[str, frozenset[str]] = {}
+        self._json_parts: dict[str, frozenset[str]] = {}
+        for op_id in spec.operations:
+            document = spec.operation_document(op_id)
+            single, integers = set(), set()
+            for raw in document.get("parameters", []):
+                parameter = spec.resolve(raw, "parameters")
+                kind = spec.resolve(parameter.get("schema", {})).get("type")
+                if parameter.get("in") == "query" and kind != "array":
+                    single.add(parameter["name"])
+                if parameter.get("in") in ("query", "path") and kind in ("integer", "number"):
+                    integers.add(parameter["name"])
+            self._single[op_id], self._integers[op_id] = frozenset(single), frozenset(integers)
+            content = document.get("requestBody", {}).get("content", {})
+            encoding = content.get("multipart/form-data", {}).get("encoding", {})
+            self._json_parts[op_id] = frozenset(
+                name for name, how in encoding.items() if how.get("contentType") == JSON
+            )
 
     # ------------------------------------------------------------------ requests
-    def check_request(self, operation: Operation, request: Request) -> RequestCheck:
-        has_body = self._has_body[operation.operation_id]
+    def check_request(
+        self, operation: Operation, request: Request, limits: Limits = intake.DEFAULTS
+    ) -> RequestCheck:
+        op_id = operation.operation_id
+        has_body = self._has_body[op_id]
+        media_type = request.mimetype or None
         if has_body and not _readable_content_type(request.content_type):
             message = f"the Content-Type header {request.content_type!r} cannot be read"
             item = ErrorItem("header", "/header/Content-Type", message)
-            return RequestCheck(ValidatedRequest(media_type=request.mimetype or None), [item], 400)
-        parsed = self._compiled[operation.operation_id].parse_request(
+            return RequestCheck(ValidatedRequest(media_type=media_type), [item], 400)
+        try:
+            read = self._read(op_id, request, has_body, limits)
+        except Refused as refused:
+            return RequestCheck(
+                ValidatedRequest(media_type=media_type), refused.items, refused.status
+            )
+        parsed = self._compiled[op_id].parse_request(
             request.mimetype,
-            request.get_data(cache=True) if has_body and request.mimetype == JSON else b"",
+            read.body,
             request.args,
             request.view_args or {},
             request.headers,
@@ -127,18 +201,55 @@ class ContractValidator:
                     body=parsed.body,
                     query={} if has_body else parsed.query,
                     path={} if has_body else parsed.path,
-                    media_type=request.mimetype or None,
+                    media_type=media_type,
                 ),
                 [],
                 400,
             )
-        return self._check_request_in_full(operation, request, has_body)
+        return self._check_request_in_full(operation, request, has_body, read)
+
+    def _read(self, op_id: str, request: Request, has_body: bool, limits: Limits) -> _Read:
+        """The request read strictly and within limits (:mod:`ecm_mock.intake`), or Refused."""
+        read = _Read()
+        if has_body:
+            intake.check_encoding(request.headers)
+            data = intake.read_body(request.environ, request.content_length, limits.body_bytes)
+            if data is None:
+                try:
+                    data = request.get_data(cache=True)
+                except RequestEntityTooLarge:
+                    raise intake.too_large(limits.body_bytes) from None
+            if request.mimetype == JSON:
+                read.body = intake.loads(data, limits)
+            elif request.mimetype == "multipart/form-data" and request.mimetype_params.get(
+                "boundary"
+            ):
+                read.parts = intake.parse_multipart(
+                    data, request.mimetype_params["boundary"], limits
+                )
+                for name in self._json_parts[op_id] & set(read.parts.form):
+                    try:
+                        read.json_parts[name] = intake.loads(
+                            read.parts.form[name], limits, f"/body/{name}"
+                        )
+                    except Refused as refused:
+                        read.errors += refused.items
+        problems = intake.check_parameters(
+            request.args,
+            request.view_args or {},
+            self._single[op_id],
+            self._integers[op_id],
+            limits,
+        )
+        if problems:
+            raise Refused(400, problems)
+        return read
 
     def _check_request_in_full(
-        self, operation: Operation, request: Request, has_body: bool
+        self, operation: Operation, request: Request, has_body: bool, read: _Read
     ) -> RequestCheck:
         """openapi-core's check, which words the errors (and decides what the fast one can't)."""
-        oreq = _Request(request, operation.method)
+        oreq = _Request(request, operation.method, read.body)
         validated = ValidatedRequest(media_type=request.mimetype or None)
         if (
             has_body
@@ -149,6 +260,8 @@ class ContractValidator:
             return RequestCheck(
                 validated, [ErrorItem("content-type", "/header/Content-Type", message)], 400
             )
+        if read.errors:  # multipart parts encoded as JSON that are not JSON
+            return RequestCheck(validated, read.errors, 400)
         if has_body:
             # Validate without unmarshalling (unmarshalling a large body is slow); the body
             # handlers read is the parsed JSON itself.
@@ -158,7 +271,10 @@ class ContractValidator:
                 message = f"the body cannot be parsed as {request.mimetype}"
                 return RequestCheck(validated, [ErrorItem("body", "/body", message)], 400)
             if not errors:
-                _read_body(request, validated)
+                validated.body = read.body
+                if read.parts is not None:
+                    validated.form = {**read.parts.form, **read.json_parts}
+                    validated.files = dict(read.parts.files)
                 declared = self._multipart_parts.get(operation.operation_id)
                 if declared is not None and validated.media_type == "multipart/form-data":
                     extra = sorted((set(validated.form) | set(validated.files)) - declared)
@@ -182,33 +298,8 @@ class ContractValidator:
                 validated.query = dict(result.parameters.query)
                 validated.path = dict(result.parameters.path)
         items = list(request_error_items(errors, self._schemas))
-        if request.mimetype == "multipart/form-data" and any(i.pointer == "/body" for i in items):
-            items = self._json_parts_named(operation, request) or items
         status = 415 if any(i.location == "content-type" for i in items) else 400
         return RequestCheck(validated, items, status)
-
-    def _json_parts_named(self, operation: Operation, request: Request) -> list[ErrorItem]:
-        """The multipart parts the spec encodes as JSON that are not JSON.
-
-        openapi-core reports such a part as an error of the whole body; this names it.
-        """
-        content = self.spec.operation_document(operation.operation_id)["requestBody"]["content"]
-        encoding = content.get("multipart/form-data", {}).get("encoding", {})
-        items = []
-        for name, how in encoding.items():
-            if how.get("contentType") != JSON or name not in request.form:
-                continue
-            try:
-                json.loads(request.form[name])
-            except ValueError:
-                items.append(
-                    ErrorItem(
-                        "body",
-                        _pointer(["body", name]),
-                        f"{request.form[name]!r} is not a JSON value",
-                    )
-                )
-        return items
 
     # ----------------------------------------------------------------- responses
     def check_response(
@@ -261,14 +352,6 @@ def _readable_content_type(value: str | None) -> bool:
     """Does each parameter of the header have a value (``a/b; x=y``, not ``a/b;``)?"""
     _, *parameters = (value or "").split(";")
     return all("=" in parameter for parameter in parameters)
-
-
-def _read_body(request: Request, validated: ValidatedRequest) -> None:
-    if request.mimetype == "multipart/form-data":
-        validated.form = dict(request.form.items())
-        validated.files = {k: f.read() for k, f in request.files.items()}
-    else:
-        validated.body = request.get_json(silent=False)
 
 
 # ---------------------------------------------------------------------- errors
