@@ -24,7 +24,9 @@ from typing import Any
 
 import pytest
 
-from ecm_mock import Settings, load_spec
+from ecm_mock import Settings, create_app, load_spec
+from ecm_mock import admin as admin_handlers
+from ecm_mock.resources import auth, campaigns, contacts, dnc, strategies
 from ecm_mock.serving import wait_for_port
 from ecm_mock.spec import admin_spec_path
 
@@ -522,3 +524,110 @@ def serving(tmp_path, *args: str) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# ------------------------------------------------------- a bug's 500 changes nothing
+def buggy(monkeypatch, module, operation_id: str, after) -> None:
+    """Make ``operation_id``'s handler run, then ``after(answer)`` (a bug), in apps built
+    from now on."""
+    real = module.handlers[operation_id]
+
+    def handler(call):
+        return after(real(call))
+
+    monkeypatch.setitem(module.handlers, operation_id, handler)
+
+
+def fail(_answer):
+    raise RuntimeError("a bug after the change")
+
+
+def journaled(client) -> dict[str, Any]:
+    return client.get("/__admin/journal").json[-1]
+
+
+BUGS = [
+    # (module, operation, request, how the bug shows)
+    (strategies, "saveStrategy", ("POST", "/umm/ecm/callStrategy/save", {"name": "New"}), fail),
+    (
+        strategies,
+        "saveStrategy",
+        ("POST", "/umm/ecm/callStrategy/save", {"name": "New"}),
+        lambda answer: {**answer, "id": "not an id"},  # an answer the contract forbids
+    ),
+    (
+        strategies,
+        "saveStrategy",
+        ("POST", "/umm/ecm/callStrategy/save", {"name": "New"}),
+        lambda answer: {**answer, "name": "ab\ud800cd"},  # an answer that cannot be written
+    ),
+    (
+        strategies,
+        "updateAttemptOrder",  # renumbers every attempt of the strategy, then breaks
+        ("PUT", "/umm/ecm/callStrategyAttempt/updateOrder", {"csId": 2, "attemptIds": [4, 3, 2]}),
+        lambda answer: [{**a, "attemptNumber": 0} for a in answer],
+    ),
+    (
+        strategies,
+        "deleteStrategyAttempt",
+        ("DELETE", "/umm/ecm/callStrategyAttempt/delete?id=2", None),
+        fail,
+    ),
+    (
+        contacts,
+        "bulkUploadCampaignContacts",
+        (
+            "POST",
+            "/umm/ecm/campaignContact/bulkUpload",
+            {"campaignId": 1, "contacts": [{"phone01": f"+92300999{i:04d}"} for i in range(50)]},
+        ),
+        fail,
+    ),
+    (
+        campaigns,
+        "deleteCampaign",
+        ("DELETE", "/umm/ecm/campaign/delete?id=1", None),
+        lambda answer: {**answer, "contactsDeleted": -1},
+    ),
+    (
+        dnc,
+        "updateDncContact",
+        ("PUT", "/umm/ecm/dnc/update", {"id": 1, "reason": "Changed"}),
+        fail,
+    ),
+    (
+        auth,
+        "loginUser",
+        ("POST", "/umm/api/login", {"username": "admin", "password": "admin"}),
+        fail,
+    ),
+    (admin_handlers, "resetState", ("POST", "/__admin/reset", None), fail),
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "operation_id", "call", "bug"),
+    BUGS,
+    ids=[f"{b[1]}-{i}" for i, b in enumerate(BUGS)],
+)
+def test_a_bugs_500_changes_nothing_and_is_journaled_as_500(
+    monkeypatch, settings, clock, module, operation_id, call, bug
+):
+    buggy(monkeypatch, module, operation_id, bug)
+    client = create_app(settings, clock=clock).test_client()
+    token = client.post("/umm/api/login", json={"username": "admin", "password": "admin"})
+    headers = {"Authorization": f"Bearer {token.json['token']}"} if token.status_code == 200 else {}
+    if operation_id == "resetState":  # a change a reset would undo, then the failing reset
+        client.post("/umm/ecm/callStrategy/save", json={"name": "Kept"}, headers=headers)
+    client.put("/__admin/clock", json={"advanceSeconds": 60})  # what it writes would differ
+    before = state(client)
+    method, path, body = call
+    response = client.open(path, method=method, json=body, headers=headers)
+    assert response.status_code == 500, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    assert "ecm-mock" in response.json["detail"] or "internal error" in response.json["detail"]
+    assert state(client) == before
+    if path.startswith("/umm"):
+        assert journaled(client)["status"] == 500
+    if headers:
+        reads_answer(lambda m, p: client.open(p, method=m, headers=headers))

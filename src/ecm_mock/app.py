@@ -27,7 +27,7 @@ from .resources import all_handlers
 from .resources._base import Services
 from .settings import Settings
 from .spec import Operation, Spec, admin_spec_path, load_spec
-from .state import Sessions
+from .state import Sessions, SnapshotBudget
 from .validation import ContractValidator
 
 log = logging.getLogger("ecm_mock")
@@ -69,11 +69,11 @@ def create_app(
     app = Flask("ecm_mock")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION] = engine
-    mode, limits = settings.response_validation, Limits.of(settings)
-    _register(app, spec, ECM, engine, contract_validator(spec), mode, limits)
+    limits = Limits.of(settings)
+    _register(app, spec, ECM, engine, contract_validator(spec), limits)
     if settings.admin:
         admin_spec = load_spec(admin_spec_path(), ecm=False)
-        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode, limits)
+        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), limits)
     _register_error_handlers(app)
     _register_access_log(app, engine)
     return app
@@ -93,21 +93,27 @@ def build_engine(
     services = Services(
         spec=spec,
         settings=settings,
-        sessions=Sessions(state_factory(document, validator, settings), settings.max_sessions),
+        sessions=Sessions(
+            state_factory(document, validator, settings),
+            settings.max_sessions,
+            SnapshotBudget(settings.max_snapshots, settings.snapshot_bytes),
+        ),
         clock=clock,
         tokens=TokenService(clock.time, settings.token_ttl, settings.jwt_secret),
         validator=validator,
-        faults=Faults(settings.seed),
-        journal=Journal(settings.journal_size),
+        faults=Faults(settings.seed, settings.max_faults),
+        journal=Journal(settings.journal_size, settings.journal_bytes),
     )
     check_handlers(spec, all_handlers())
     handlers = {ECM: all_handlers()}
     specs = {ECM: spec}
+    validators = {ECM: validator}
     if settings.admin:
         specs[ADMIN] = load_spec(admin_spec_path(), ecm=False)
         check_handlers(specs[ADMIN], admin.handlers)
         handlers[ADMIN] = admin.handlers
-    return Engine(services, handlers, specs)
+        validators[ADMIN] = contract_validator(specs[ADMIN])
+    return Engine(services, handlers, specs, validators)
 
 
 def services_of(app: Flask) -> Services:
@@ -137,11 +143,10 @@ def _register(
     plane: str,
     engine: EngineLike,
     validator: ContractValidator,
-    response_validation: str,
     limits: Limits,
 ) -> None:
     for op in spec.operations.values():
-        view = _view(plane, op, engine, validator, response_validation, limits)
+        view = _view(plane, op, engine, validator, limits)
         view.__name__ = op.operation_id
         app.add_url_rule(
             re.sub(r"\{(\w+)\}", r"<\1>", op.path),
@@ -157,10 +162,10 @@ def _view(
     op: Operation,
     engine: EngineLike,
     validator: ContractValidator,
-    response_validation: str,
     limits: Limits,
 ) -> Callable[..., Response]:
-    """Validate, hand over to the engine, render, check the answer: one path for every route."""
+    """Validate, hand over to the engine (which runs, renders and checks), answer: one path
+    for every route."""
 
     def view(**_path: Any) -> Response:
         req = request._get_current_object()  # once: every proxy access costs
@@ -183,29 +188,7 @@ def _view(
         environ[JOURNALED] = True
         if outcome.close:
             return _cut_off()
-        response = _render(outcome)
-        if not outcome.checked or response_validation == "off":
-            return response
-        errors = validator.check_response(op, req, response, outcome.body)
-        if not errors:
-            return response
-        log.error(
-            "response of %s broke the contract: %s",
-            op.operation_id,
-            "; ".join(f"{e.pointer}: {e.message}" for e in errors),
-        )
-        if response_validation == "warn":
-            return response
-        failed = problem_response(
-            ApiError(
-                500,
-                f"the mock's response to {op.operation_id} broke the contract (a bug in ecm-mock)",
-                errors,
-            )
-        )
-        if outcome.journal_seq is not None:
-            engine.amend(outcome.journal_seq, 500)
-        return failed
+        return _render(outcome)  # the engine has rendered and checked it
 
     return view
 
@@ -233,7 +216,9 @@ def _render(outcome: Outcome) -> Response:
         response = Response(status=outcome.status)
     else:
         response = Response(
-            json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")),
+            outcome.data
+            if outcome.data is not None
+            else json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")),
             status=outcome.status,
             content_type=outcome.media_type,
         )

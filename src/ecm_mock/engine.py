@@ -11,18 +11,19 @@ everything stateful happens here, an engine can live in the same process as the 
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .errors import JSON, PROBLEM_JSON, ApiError, ErrorItem, field_error, problem
 from .resources import Call
 from .resources._base import Services
-from .spec import Spec
-from .validation import ValidatedRequest
+from .spec import Operation, Spec
+from .validation import ContractValidator, ValidatedRequest
 
 log = logging.getLogger("ecm_mock")
 
@@ -67,7 +68,7 @@ class Outcome:
     resume: bool = False  # after the delay, send the envelope again with ``fault`` set
     close: bool = False  # drop the connection instead of answering
     fault: int | None = None
-    journal_seq: int | None = None  # the journal entry of this request, if one was made
+    data: bytes | None = None  # ``body`` rendered (UTF-8 JSON), once the engine has checked it
 
 
 class EngineLike(Protocol):
@@ -78,8 +79,6 @@ class EngineLike(Protocol):
     def record(
         self, envelope: Envelope, status: int, millis: float | None = None, fault: int | None = None
     ) -> int: ...
-
-    def amend(self, seq: int, status: int) -> None: ...
 
 
 class Engine:
@@ -93,10 +92,12 @@ class Engine:
         services: Services,
         handlers: dict[str, dict[str, Handler]],
         specs: dict[str, Spec],
+        validators: dict[str, ContractValidator],
     ) -> None:
         self.services = services
         self._handlers = handlers
         self._specs = specs
+        self._validators = validators
         self._admin_sessions = (
             {
                 op_id: _takes_session(specs[ADMIN].operation_document(op_id))
@@ -110,14 +111,13 @@ class Engine:
         outcome, validated = self._outcome(envelope)
         if envelope.plane != ECM or outcome.resume:
             return outcome
-        seq = self.record(
+        self.record(
             envelope,
-            outcome.status,
+            0 if outcome.close else outcome.status,  # what the client got: no answer, or this
             (time.monotonic() - envelope.started + outcome.delay) * 1000,
             outcome.fault if outcome.fault is not None else envelope.fault,
             validated,
         )
-        outcome.journal_seq = seq
         return outcome
 
     def record(
@@ -130,11 +130,13 @@ class Engine:
     ) -> int:
         """Journal a request (also one the HTTP side answered alone: 404, 405, 413).
 
+        ``status`` 0: the connection was closed instead of answering (``closed``).
         ``validated``: it got as far as validation (not stopped by a fault, its session name
         or its credentials), so its validation errors are what it was answered for.
         """
         if millis is None:
             millis = (time.monotonic() - envelope.started) * 1000
+        closed = {"closed": True} if status == 0 else {}
         return self.services.journal.add(
             {
                 "at": self.services.clock.iso(),
@@ -146,13 +148,10 @@ class Engine:
                 "status": status,
                 "durationMs": round(millis, 3),
                 "fault": fault,
-                "validationErrors": [asdict(e) for e in envelope.errors] if validated else [],
-            }
+                **closed,
+            },
+            envelope.errors if validated else (),
         )
-
-    def amend(self, seq: int, status: int) -> None:
-        """The HTTP side changed the answer (its response broke the contract: a 500)."""
-        self.services.journal.amend(seq, status=status)
 
     # ------------------------------------------------------------------ internals
     def _outcome(self, envelope: Envelope) -> tuple[Outcome, bool]:
@@ -184,19 +183,66 @@ class Engine:
             validated = True
             if envelope.errors:
                 raise ApiError(envelope.error_status, _summary(envelope.errors), envelope.errors)
-            body = self._handlers[plane][op_id](
-                Call(op, envelope.request, services, store, user, session)
-            )
+            # everything the handler changes is undone unless its answer is good
+            with store.request() as request:
+                body = self._handlers[plane][op_id](
+                    Call(op, envelope.request, services, store, user, session)
+                )
+                outcome = Outcome(
+                    op.success_status, body, None if body is None else JSON, fault=fault_id
+                )
+                self._check(plane, op, envelope, outcome)
+                request.keep = True
+            return outcome, True
         except ApiError as error:
             outcome = _problem(error, checked=not error.outside_contract, fault=fault_id)
-            return outcome, validated
         except Exception as error:  # a bug in a handler: the one error shape, and the log
             log.exception("unhandled error on %s %s", envelope.method, envelope.path)
             message = f"internal error ({type(error).__name__}); see the mock's log"
-            return _problem(ApiError(500, message), checked=False, fault=fault_id), validated
-        if body is None:
-            return Outcome(op.success_status, fault=fault_id), True
-        return Outcome(op.success_status, body, JSON, fault=fault_id), True
+            outcome = _problem(ApiError(500, message), checked=False, fault=fault_id)
+        try:
+            self._check(plane, op, envelope, outcome)
+        except ApiError as error:  # an error answer that breaks the contract: a bug too
+            outcome = _problem(error, checked=False, fault=fault_id)
+            self._check(plane, op, envelope, outcome)
+        return outcome, validated
+
+    def _check(self, plane: str, op: Operation, envelope: Envelope, outcome: Outcome) -> None:
+        """Render the answer and check it against the contract (unless the settings say not
+        to); a 500 :class:`ApiError` naming what broke if it cannot be sent or breaks it."""
+        if outcome.body is not None:
+            try:
+                outcome.data = json.dumps(
+                    outcome.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+                ).encode("utf-8")
+            except (ValueError, TypeError, RecursionError) as error:
+                log.exception("the answer of %s cannot be sent", op.operation_id)
+                message = f"the mock's answer to {op.operation_id} cannot be written as JSON"
+                raise ApiError(500, f"{message} (a bug in ecm-mock): {error}") from None
+        mode = self.services.settings.response_validation
+        if not outcome.checked or mode == "off":
+            return
+        errors = self._validators[plane].check_answer(
+            op,
+            envelope.method,
+            envelope.path,
+            envelope.query_string,
+            outcome.status,
+            outcome.media_type,
+            outcome.headers,
+            outcome.body,
+            outcome.data,
+        )
+        if not errors:
+            return
+        log.error(
+            "response of %s broke the contract: %s",
+            op.operation_id,
+            "; ".join(f"{e.pointer}: {e.message}" for e in errors),
+        )
+        if mode == "strict":
+            message = f"the mock's response to {op.operation_id} broke the contract"
+            raise ApiError(500, f"{message} (a bug in ecm-mock)", errors)
 
     def _session(self, name: str | None) -> tuple[str | None, Any]:
         if name is not None and not SESSION_NAME.match(name):

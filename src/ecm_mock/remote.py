@@ -24,7 +24,7 @@ from .engine import Engine, Envelope, Outcome
 
 log = logging.getLogger("ecm_mock")
 
-_METHODS = ("handle", "record", "amend")
+_METHODS = ("handle", "record")
 
 
 class EngineGone(ConnectionError):
@@ -106,9 +106,6 @@ class RemoteEngine:
         self, envelope: Envelope, status: int, millis: float | None = None, fault: int | None = None
     ) -> int:
         return self._call("record", envelope, status, millis, fault)
-
-    def amend(self, seq: int, status: int) -> None:
-        self._call("amend", seq, status)
 
     def _call(self, method: str, *args: Any) -> Any:
         connection = getattr(self._local, "connection", None)

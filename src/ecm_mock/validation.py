@@ -32,6 +32,7 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_schema_validator import OAS31Validator
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.test import EnvironBuilder
 
 from . import intake
 from .compiled import CompiledSpec
@@ -302,6 +303,31 @@ class ContractValidator:
         return RequestCheck(validated, items, status)
 
     # ----------------------------------------------------------------- responses
+    def check_answer(
+        self,
+        operation: Operation,
+        method: str,
+        path: str,
+        query_string: str,
+        status: int,
+        media_type: str | None,
+        headers: dict[str, str],
+        body: Any,
+        data: bytes | None,
+    ) -> list[ErrorItem]:
+        """The errors of an answer about to be sent: ``body`` (a JSON value, or None) as
+        ``data`` (its bytes), to a request to ``method path?query_string``."""
+        compiled = self._compiled[operation.operation_id]
+        if compiled.response_is_valid(status, media_type or "", body, data is None):
+            return []
+        request = EnvironBuilder(method=method, path=path, query_string=query_string)
+        response = Response(data, status=status, content_type=media_type)
+        for name, value in headers.items():
+            response.headers[name] = value
+        oreq = _Request(request.get_request(), operation.method)
+        errors = self._openapi.iter_response_errors(oreq, WerkzeugOpenAPIResponse(response))
+        return list(response_error_items(errors, self._schemas))
+
     def check_response(
         self, operation: Operation, request: Request, response: Response, body: Any = None
     ) -> list[ErrorItem]:

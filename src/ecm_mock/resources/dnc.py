@@ -64,9 +64,9 @@ def update_dnc(call: Call) -> Record:
         if holder is not None and holder != record_id:
             raise not_acceptable("/body/primaryNumber", f"{number} is already on the DNC list")
         del state.dnc_by_number[current["primaryNumber"]]
-        current.update(changes)
+        state.dnc[record_id] = changed = {**current, **changes}
         state.dnc_by_number[number] = record_id
-        return copy_json(current)
+        return copy_json(changed)
 
 
 @handlers.operation("deleteDncContact")
