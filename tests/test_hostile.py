@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from ecm_mock import admin as admin_handlers
 from ecm_mock.resources import auth, campaigns, contacts, dnc, strategies
 from ecm_mock.serving import wait_for_port
 from ecm_mock.spec import admin_spec_path
+from ecm_mock.validation import ContractValidator
 
 PROBLEM = "application/problem+json"
 ECM_MOCK = shutil.which("ecm-mock") or str(Path(os.sys.executable).parent / "ecm-mock")
@@ -631,3 +633,145 @@ def test_a_bugs_500_changes_nothing_and_is_journaled_as_500(
         assert journaled(client)["status"] == 500
     if headers:
         reads_answer(lambda m, p: client.open(p, method=m, headers=headers))
+
+
+# --------------------------------------------------------------------- bulk uploads
+DNC_BULK = "/umm/ecm/dnc/bulkUpload"
+CONTACT_BULK = "/umm/ecm/campaignContact/bulkUpload"
+
+
+def csv_upload(text: str, campaign_id: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"file": (io.BytesIO(text.encode()), "rows.csv", "text/csv")}
+    if campaign_id is not None:
+        data["campaignId"] = campaign_id
+    return {"data": data}
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_the_row_cap_holds_for_csv_and_json_before_anything_is_stored(client, api, form):
+    rows = 100_001
+    if form == "json":
+        kwargs = {"json": [{"primaryNumber": f"+1{i:09d}"} for i in range(rows)]}
+        pointer, words = "/body", "is too long"
+    else:
+        kwargs = csv_upload("primaryNumber\n" + "".join(f"+1{i:09d}\n" for i in range(rows)))
+        pointer, words = "/body/file", "more than 100000 rows"
+    before = state(client)
+    refused(api("POST", DNC_BULK, **kwargs), 400, pointer, words)
+    assert state(client) == before
+
+
+def test_100000_csv_rows_are_taken(api):
+    text = "primaryNumber\n" + "".join(f"+1{i % 1000:09d}\n" for i in range(100_000))
+    response = api("POST", DNC_BULK, **csv_upload(text))
+    assert response.status_code == 200, response.json
+    assert (response.json["inserted"], response.json["duplicates"]) == (1000, 99_000)
+
+
+def test_3_million_duplicate_rows_are_refused_without_reading_them_all(client, api):
+    before = state(client)
+    text = "primaryNumber\n" + "+1\n" * 3_000_000  # 9 MB: within the body limit
+    response = api("POST", DNC_BULK, **csv_upload(text))
+    refused(response, 400, "/body/file", "more than 100000 rows")
+    assert state(client) == before
+
+
+@pytest.mark.parametrize("form", ["json", "csv"])
+def test_100000_invalid_contact_rows_get_a_bounded_report(monkeypatch, api, form):
+    worded = []
+    real = ContractValidator.schema_errors
+
+    def counted(self, *args, **kwargs):
+        worded.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ContractValidator, "schema_errors", counted)
+    if form == "json":
+        rows = [{"phone01": f"x{i}", "firstName": "A"} for i in range(100_000)]
+        response = api("POST", CONTACT_BULK, json={"campaignId": 2, "contacts": rows})
+    else:
+        text = "phone01,firstName\n" + "".join(f"x{i},A\n" for i in range(100_000))
+        response = api("POST", CONTACT_BULK, **csv_upload(text, "2"))
+    assert response.status_code == 200, response.json
+    assert len(response.get_data()) < 50_000  # 14.8 MB before
+    assert len(worded) <= 100  # only the listed rows are put in words
+    report = response.json
+    assert [r["row"] for r in report["rejected"]] == list(range(1, 101))  # the first 100
+    assert report["rejected"][0]["pointer"] == "/phone01"
+    assert (report["received"], report["inserted"], report["rejectedCount"]) == (
+        100_000,
+        0,
+        100_000,
+    )
+
+
+@pytest.mark.parametrize("settings", [Settings(max_rejected_rows=3)], ids=["listed=3"])
+def test_how_many_rejected_rows_are_listed_is_a_setting(api):
+    rows = [{"primaryNumber": "bad"}] * 5 + [{"primaryNumber": "+1555"}]
+    report = api("POST", DNC_BULK, json=rows).json
+    assert [r["row"] for r in report["rejected"]] == [1, 2, 3]
+    assert (report["rejectedCount"], report["inserted"]) == (5, 1)
+
+
+def test_20000_invalid_dnc_rows_are_worded_only_as_far_as_listed(monkeypatch, api):
+    worded = []
+    real = ContractValidator.schema_errors
+
+    def counted(self, *args, **kwargs):
+        worded.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ContractValidator, "schema_errors", counted)
+    rows = [{"primaryNumber": f"bad{i}", "reason": "x"} for i in range(20_000)]
+    report = api("POST", DNC_BULK, json=rows).json
+    assert len(worded) <= 100
+    assert (report["rejectedCount"], len(report["rejected"])) == (20_000, 100)
+
+
+def test_duplicates_within_an_upload_are_counted_not_stored(api):
+    rows = [{"phone01": "+15550001"}] * 50_000
+    report = api("POST", CONTACT_BULK, json={"campaignId": 3, "contacts": rows}).json
+    assert (report["inserted"], report["duplicates"], report["rejectedCount"]) == (1, 49_999, 0)
+
+
+def test_an_upload_checks_its_rows_without_holding_up_its_session(monkeypatch, app, api):
+    """While an upload's rows are being checked, requests of its own session (and so of
+    every other) are answered: the rows are checked before the store's lock is taken."""
+    checking, release = threading.Event(), threading.Event()
+    real = ContractValidator.is_valid if hasattr(ContractValidator, "is_valid") else None
+
+    def blocking(self, *args, **kwargs):  # the first row check waits to be released
+        if not checking.is_set():
+            checking.set()
+            assert release.wait(30)
+        if real is not None:
+            return real(self, *args, **kwargs)
+        return ContractValidator._old_schema_errors(self, *args, **kwargs)
+
+    if real is not None:
+        monkeypatch.setattr(ContractValidator, "is_valid", blocking)
+    else:  # the old code checked rows with schema_errors
+        monkeypatch.setattr(
+            ContractValidator, "_old_schema_errors", ContractValidator.schema_errors, raising=False
+        )
+        monkeypatch.setattr(ContractValidator, "schema_errors", blocking)
+    results: dict[str, Any] = {}
+    rows = [{"primaryNumber": f"+1{i:09d}"} for i in range(1000)]
+    upload = threading.Thread(
+        target=lambda: results.setdefault("upload", api("POST", DNC_BULK, json=rows))
+    )
+    upload.start()
+    try:
+        assert checking.wait(30)
+        reader = threading.Thread(
+            target=lambda: results.setdefault("read", api("GET", "/umm/ecm/dnc/list?size=5"))
+        )
+        reader.start()
+        reader.join(30)
+        assert not reader.is_alive(), "a read of the same session waited for the upload"
+        assert "upload" not in results  # the read was answered while the upload checked rows
+        assert results["read"].json["totalElements"] == 3
+    finally:
+        release.set()
+        upload.join(30)
+    assert results["upload"].json["inserted"] == 1000

@@ -210,9 +210,18 @@ class CompiledSpec:
     def __init__(self, spec: Spec) -> None:
         self._components = _python_checked(spec.document.get("components", {}))
         self._cache: dict[str, Any] = {}
+        self._named: dict[str, Any] = {}  # component schemas by name
         self.operations = {
             op_id: CompiledOperation(spec, op_id, self._compile) for op_id in spec.operations
         }
+
+    def is_valid(self, schema_name: str, instance: Any) -> bool:
+        """Does ``instance`` meet the named component schema?"""
+        validator = self._named.get(schema_name)
+        if validator is None:
+            validator = self._compile({"$ref": f"#/components/schemas/{schema_name}"})
+            self._named[schema_name] = validator
+        return _is_valid(validator, instance)
 
     def _compile(self, schema: dict[str, Any]):
         key = json.dumps(schema, sort_keys=True)

@@ -26,24 +26,37 @@ _MISSING = object()
 
 
 class UndoLog:
-    """The changes of the transaction in progress, each with how to undo it (newest last)."""
+    """The changes of the transaction in progress, each with how to undo it (newest last).
 
-    __slots__ = ("active", "entries")
+    ``entries`` is flat, four items a change (how to undo it, container, key, old value): no
+    object per change, so a large upload leaves the garbage collector little to walk. A list
+    or set is noted once a transaction (``noted``): undoing its first change restores it.
+    """
+
+    __slots__ = ("active", "entries", "noted")
 
     def __init__(self) -> None:
         self.active = False
-        self.entries: list[tuple[Callable[..., None], Any, Any, Any]] = []
+        self.entries: list[Any] = []
+        self.noted: set[int] = set()  # ids of the lists and sets noted in this transaction
 
     def begin(self) -> None:
-        self.active, self.entries = True, []
+        self.active, self.entries, self.noted = True, [], set()
 
     def commit(self) -> None:
-        self.active, self.entries = False, []
+        self.active, self.entries, self.noted = False, [], set()
 
     def rollback(self) -> None:
-        entries, self.active, self.entries = self.entries, False, []
-        for undo, container, key, old in reversed(entries):
+        entries = self.entries
+        self.commit()
+        for at in range(len(entries) - 4, -1, -4):
+            undo, container, key, old = entries[at : at + 4]
             undo(container, key, old)
+
+    def note_once(self, container: Any, undo: Callable[..., None], key: Any, old: Any) -> None:
+        if id(container) not in self.noted:
+            self.noted.add(id(container))
+            self.entries.extend((undo, container, key, old))
 
 
 def _put_back(container: dict, key: Any, old: Any) -> None:
@@ -94,11 +107,15 @@ class TrackedDict(dict):
 
     def _note(self, key: Any) -> None:
         if self._undo.active:
-            self._undo.entries.append((_put_back, self, key, dict.get(self, key, _MISSING)))
+            self._undo.entries.extend((_put_back, self, key, dict.get(self, key, _MISSING)))
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._note(key)
-        dict.__setitem__(self, key, self._wrap(value))
+        undo = self._undo
+        if undo.active:
+            undo.entries.extend((_put_back, self, key, dict.get(self, key, _MISSING)))
+        if self._nested:
+            value = self._wrap(value)
+        dict.__setitem__(self, key, value)
 
     def __delitem__(self, key: Any) -> None:
         self._note(key)
@@ -147,11 +164,11 @@ class TrackedList(list):
 
     def _note_length(self) -> None:
         if self._undo.active:
-            self._undo.entries.append((_truncate, self, len(self), None))
+            self._undo.note_once(self, _truncate, len(self), None)
 
     def _note_all(self) -> None:
-        if self._undo.active:
-            self._undo.entries.append((_restore_list, self, None, list(self)))
+        if self._undo.active and id(self) not in self._undo.noted:
+            self._undo.note_once(self, _restore_list, None, list(self))
 
     def append(self, value: Any) -> None:
         self._note_length()
@@ -203,8 +220,8 @@ class TrackedSet(set):
         self._undo = undo
 
     def _note(self) -> None:
-        if self._undo.active:
-            self._undo.entries.append((_restore_set, self, None, set(self)))
+        if self._undo.active and id(self) not in self._undo.noted:
+            self._undo.note_once(self, _restore_set, None, set(self))
 
     def add(self, value: Any) -> None:
         if value not in self:
@@ -307,7 +324,7 @@ class State:
             object.__setattr__(self, name, value)
             return
         if undo.active:
-            undo.entries.append((_set_attribute, self, name, self.__dict__.get(name)))
+            undo.entries.extend((_set_attribute, self, name, self.__dict__.get(name)))
         if name in _RECORDS or name in _INDEXES:
             value = self._tracked(name, value)
         object.__setattr__(self, name, value)

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema_rs
 from flask import Request, Response
 from jsonschema.exceptions import ValidationError
 from openapi_core import Config, OpenAPI
@@ -137,7 +136,8 @@ class ContractValidator:
             ),
         )
         self._schemas = spec.document["components"]["schemas"]
-        self._compiled = CompiledSpec(spec).operations
+        self._compiled_spec = CompiledSpec(spec)
+        self._compiled = self._compiled_spec.operations
         self._has_body = {
             op_id: "requestBody" in spec.operation_document(op_id) for op_id in spec.operations
         }
@@ -342,13 +342,18 @@ class ContractValidator:
         return list(response_error_items(errors, self._schemas))
 
     # ------------------------------------------------------------------- schemas
+    def is_valid(self, schema_name: str, instance: Any) -> bool:
+        """Does ``instance`` meet a component schema? The compiled check: fast, and it decides
+        as openapi-core does (the rows of a bulk upload are checked with it)."""
+        return self._compiled_spec.is_valid(schema_name, instance)
+
     def schema_errors(self, schema_name: str, instance: Any, base: str = "") -> list[ErrorItem]:
         """Errors of ``instance`` against a component schema, pointers prefixed by ``base``.
 
-        A compiled validator (jsonschema-rs) answers "valid" fast, which most rows of a bulk
-        upload are; the errors of an invalid instance come from jsonschema, as everywhere else.
+        The compiled check answers "valid" fast; the errors of an invalid instance come from
+        jsonschema, as everywhere else (wording them is the slow part).
         """
-        if self._fast_validator(schema_name).is_valid(instance):
+        if self.is_valid(schema_name, instance):
             return []
         validator = self._component_validator(schema_name)
         parts = [p for p in base.split("/") if p]
@@ -356,14 +361,6 @@ class ContractValidator:
             ErrorItem("body", _pointer(p), m)
             for p, m in _schema_error_paths(parts, validator.iter_errors(instance), self._schemas)
         ]
-
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - one validator per spec, schemas are few
-    def _fast_validator(self, schema_name: str) -> jsonschema_rs.Draft202012Validator:
-        root = {
-            "$ref": f"#/components/schemas/{schema_name}",
-            "components": self.spec.document["components"],
-        }
-        return jsonschema_rs.Draft202012Validator(root, validate_formats=True)
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one validator per spec, schemas are few
     def _component_validator(self, schema_name: str) -> OAS31Validator:
@@ -427,6 +424,15 @@ def response_error_items(
 
 
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
+_LONGEST = 300  # characters of a message
+_SIZES = {  # validator: (what it counts, whether it is a maximum)
+    "maxItems": ("items", True),
+    "minItems": ("items", False),
+    "maxLength": ("characters", True),
+    "minLength": ("characters", False),
+    "maxProperties": ("properties", True),
+    "minProperties": ("properties", False),
+}
 
 
 def _schema_error_paths(
@@ -490,6 +496,17 @@ def _raw_error_paths(
         ):
             shown = _short(repr(error.instance), 60)
             yield path, f"{shown} does not match: {error.schema['description']}"
+        elif error.validator in _SIZES and len(error.message) > _LONGEST:
+            # the message quotes the whole value: say its size instead
+            what, most = _SIZES[error.validator]
+            yield (
+                path,
+                (
+                    f"{_short(repr(error.instance), 60)} is too {'long' if most else 'short'}: "
+                    f"{len(error.instance)} {what}, at {'most' if most else 'least'} "
+                    f"{error.validator_value}"
+                ),
+            )
         else:
             yield path, _short(error.message)
 
@@ -529,5 +546,5 @@ def _pointer(parts: Iterable[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _short(message: str, limit: int = 300) -> str:
+def _short(message: str, limit: int = _LONGEST) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"

@@ -81,15 +81,13 @@ def delete_dnc(call: Call) -> dict[str, Any]:
 @handlers.operation("bulkUploadDncContacts")
 def bulk_upload_dnc(call: Call) -> dict[str, Any]:
     rows = _bulk.upload_rows(call, call.body)
-    report: dict[str, Any] = {"received": len(rows), "inserted": 0, "duplicates": 0, "rejected": []}
+    checked = _bulk.check_rows(call, "DncCreate", rows)  # without the lock
+    counts = {"inserted": 0, "duplicates": 0}
     with call.store.transaction() as state:
-        for index, row in enumerate(rows, start=1):
-            problem = _bulk.row_problem(call, "DncCreate", row)
-            if problem:
-                report["rejected"].append(_bulk.rejected(index, row, *problem))
-            elif row["primaryNumber"] in state.dnc_by_number:
-                report["duplicates"] += 1
+        for _index, row in checked.valid:
+            if row["primaryNumber"] in state.dnc_by_number:
+                counts["duplicates"] += 1
             else:
                 _insert(call, state, row)
-                report["inserted"] += 1
-    return report
+                counts["inserted"] += 1
+    return _bulk.report(checked, len(rows), **counts)
