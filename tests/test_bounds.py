@@ -206,3 +206,16 @@ def test_rules_filed_apart_still_apply_in_the_order_they_were_added(api, client)
     assert api("GET", "/umm/ecm/campaign/list").status_code == 503
     assert client.delete("/__admin/faults/2").status_code == 204
     assert api("GET", "/umm/ecm/campaign/list").status_code == 504
+
+
+# ------------------------------------------------------------------------ options
+def test_every_limit_is_a_serve_option_and_an_environment_variable():
+    from ecm_mock.cli import LIMITS, _parser
+
+    for flag, _ in LIMITS:
+        name = flag.removeprefix("--").replace("-", "_")
+        assert getattr(_parser().parse_args(["serve", flag, "7"]), name) == 7
+        assert getattr(Settings.from_env({f"ECM_MOCK_{name.upper()}": "7"}), name) == 7
+        assert getattr(Settings(), name) > 7  # a default of its own
+    with pytest.raises(ValueError, match="max_integer_digits"):
+        Settings(max_integer_digits=4301)

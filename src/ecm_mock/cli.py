@@ -14,6 +14,18 @@ from .fixtures import FixtureError
 from .settings import Settings
 from .spec import SpecError, load_spec, operations_table
 
+# what a client can make the mock hold or work through (README, Limits)
+LIMITS = (
+    ("--max-json-depth", "nesting of a JSON body (32)"),
+    ("--max-integer-digits", "digits of an integer, at most 4300 (1000)"),
+    ("--max-form-parts", "parts of a multipart body (1000)"),
+    ("--max-rejected-rows", "rejected rows a bulk report lists; it counts all (100)"),
+    ("--journal-bytes", "bytes the journal's entries take together (8388608)"),
+    ("--max-snapshots", "snapshots per session (32)"),
+    ("--snapshot-bytes", "bytes the snapshots of all sessions take (268435456)"),
+    ("--max-faults", "fault rules in force at once (100)"),
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -73,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--admin-token", help="require this X-Admin-Token on /__admin")
     serve.add_argument("--journal-size", type=int, help="requests the journal keeps (1000)")
     serve.add_argument("--max-sessions", type=int, help="isolated sessions at once (16)")
+    for flag, what in LIMITS:  # README, Limits
+        serve.add_argument(flag, type=int, help=what)
     serve.set_defaults(run=_serve)
 
     contract = sub.add_parser(
