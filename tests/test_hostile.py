@@ -775,3 +775,14 @@ def test_an_upload_checks_its_rows_without_holding_up_its_session(monkeypatch, a
         release.set()
         upload.join(30)
     assert results["upload"].json["inserted"] == 1000
+
+
+def test_a_refused_request_naming_a_new_session_does_not_make_it(client, api):
+    new = {"X-Mock-Session": "fresh"}
+    send_json(api, "POST", "/umm/ecm/callStrategy/save", '{"name":NaN}', headers=new)
+    api("POST", "/umm/ecm/callStrategy/save", json={"name": ""}, headers=new)
+    client.post("/umm/ecm/callStrategy/save", json={"name": "x"}, headers=new)  # no token: 401
+    client.post("/__admin/snapshots", json={}, headers=new)
+    assert client.get("/__admin/sessions").json["sessions"] == []
+    assert api("GET", "/umm/ecm/campaign/list", headers=new).status_code == 200
+    assert client.get("/__admin/sessions").json["sessions"] == ["fresh"]

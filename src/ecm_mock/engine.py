@@ -175,14 +175,14 @@ class Engine:
         op = self._specs[plane].operation(op_id)
         validated = False
         try:
-            if plane == ECM or self._admin_sessions.get(op_id):
-                session, store = self._session(envelope.headers.get(SESSION_HEADER))
-            else:
-                session, store = None, services.store
+            in_session = plane == ECM or self._admin_sessions.get(op_id)
+            session = self._session(envelope.headers.get(SESSION_HEADER)) if in_session else None
             user = self._authenticate(envelope, op.secured)
             validated = True
             if envelope.errors:
                 raise ApiError(envelope.error_status, _summary(envelope.errors), envelope.errors)
+            # a new session is made only for a request that got this far
+            store = services.sessions.store(session) if in_session else services.store
             # everything the handler changes is undone unless its answer is good
             with store.request() as request:
                 body = self._handlers[plane][op_id](
@@ -244,7 +244,7 @@ class Engine:
             message = f"the mock's response to {op.operation_id} broke the contract"
             raise ApiError(500, f"{message} (a bug in ecm-mock)", errors)
 
-    def _session(self, name: str | None) -> tuple[str | None, Any]:
+    def _session(self, name: str | None) -> str | None:
         if name is not None and not SESSION_NAME.match(name):
             message = "a session name is 1 to 64 letters, digits, '.', '_' or '-'"
             raise ApiError(
@@ -253,7 +253,7 @@ class Engine:
                 [ErrorItem("header", f"/header/{SESSION_HEADER}", message)],
                 outside_contract=True,
             )
-        return name, self.services.sessions.store(name)
+        return name
 
     def _authenticate(self, envelope: Envelope, secured: bool) -> str | None:
         if envelope.plane == ADMIN:

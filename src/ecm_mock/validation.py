@@ -113,10 +113,13 @@ def _read_json(data: bytes | str, **_parameters: str) -> Any:
     """openapi-core's reader of JSON bodies and JSON-encoded multipart parts: the strict one."""
     if isinstance(data, _ParsedBody):
         return data.value
-    try:
-        return intake.loads(data)
+    try:  # a part read already (within the app's limits); here only JSON itself is checked
+        return intake.loads(data, _NO_LIMITS)
     except Refused as refused:
         raise ValueError(refused.items[0].message) from None
+
+
+_NO_LIMITS = Limits(json_depth=2**31, integer_digits=4300)
 
 
 class ContractValidator:
