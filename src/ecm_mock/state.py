@@ -30,7 +30,9 @@ class UndoLog:
 
     ``entries`` is flat, four items a change (how to undo it, container, key, old value): no
     object per change, so a large upload leaves the garbage collector little to walk. A list
-    or set is noted once a transaction (``noted``): undoing its first change restores it.
+    or set is noted once a transaction (``noted``), whole or only its length (appends): undone
+    newest first, its earliest note restores it. A list noted by length is noted whole too at
+    its first other change (which may change what the length keeps).
     """
 
     __slots__ = ("active", "entries", "noted")
@@ -38,13 +40,13 @@ class UndoLog:
     def __init__(self) -> None:
         self.active = False
         self.entries: list[Any] = []
-        self.noted: set[int] = set()  # ids of the lists and sets noted in this transaction
+        self.noted: dict[int, bool] = {}  # id of a list or set -> noted whole
 
     def begin(self) -> None:
-        self.active, self.entries, self.noted = True, [], set()
+        self.active, self.entries, self.noted = True, [], {}
 
     def commit(self) -> None:
-        self.active, self.entries, self.noted = False, [], set()
+        self.active, self.entries, self.noted = False, [], {}
 
     def rollback(self) -> None:
         entries = self.entries
@@ -53,10 +55,17 @@ class UndoLog:
             undo, container, key, old = entries[at : at + 4]
             undo(container, key, old)
 
-    def note_once(self, container: Any, undo: Callable[..., None], key: Any, old: Any) -> None:
+    def note_length(self, container: list) -> None:
         if id(container) not in self.noted:
-            self.noted.add(id(container))
-            self.entries.extend((undo, container, key, old))
+            self.noted[id(container)] = False
+            self.entries.extend((_truncate, container, len(container), None))
+
+    def note_whole(self, container: list | set) -> None:
+        if not self.noted.get(id(container)):
+            self.noted[id(container)] = True
+            copy = list(container) if isinstance(container, list) else set(container)
+            undo = _restore_list if isinstance(container, list) else _restore_set
+            self.entries.extend((undo, container, None, copy))
 
 
 def _put_back(container: dict, key: Any, old: Any) -> None:
@@ -164,11 +173,11 @@ class TrackedList(list):
 
     def _note_length(self) -> None:
         if self._undo.active:
-            self._undo.note_once(self, _truncate, len(self), None)
+            self._undo.note_length(self)
 
     def _note_all(self) -> None:
-        if self._undo.active and id(self) not in self._undo.noted:
-            self._undo.note_once(self, _restore_list, None, list(self))
+        if self._undo.active:
+            self._undo.note_whole(self)
 
     def append(self, value: Any) -> None:
         self._note_length()
@@ -220,8 +229,8 @@ class TrackedSet(set):
         self._undo = undo
 
     def _note(self) -> None:
-        if self._undo.active and id(self) not in self._undo.noted:
-            self._undo.note_once(self, _restore_set, None, set(self))
+        if self._undo.active:
+            self._undo.note_whole(self)
 
     def add(self, value: Any) -> None:
         if value not in self:
