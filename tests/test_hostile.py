@@ -734,6 +734,7 @@ def test_duplicates_within_an_upload_are_counted_not_stored(api):
     assert (report["inserted"], report["duplicates"], report["rejectedCount"]) == (1, 49_999, 0)
 
 
+@pytest.mark.local_engine  # the engine of serve --workers answers one request at a time
 def test_an_upload_checks_its_rows_without_holding_up_its_session(monkeypatch, app, api):
     """While an upload's rows are being checked, requests of its own session (and so of
     every other) are answered: the rows are checked before the store's lock is taken."""
