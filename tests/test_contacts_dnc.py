@@ -355,6 +355,7 @@ class TestDncBulkUpload:
                 rejected(5, rows[4], "/primaryNumber", "'primaryNumber' is a required property"),
                 rejected(6, rows[5], "/source", "unexpected property 'source'"),
             ],
+            "rejectedCount": 3,
         }
         assert get_ok(DNC_LIST)["content"][3:] == [
             {"id": 4, "primaryNumber": "+500", "firstName": "Ann", "createdAt": NOW},
@@ -389,6 +390,7 @@ class TestDncBulkUpload:
                     "the row has 1 more cell(s) than the header",
                 ),
             ],
+            "rejectedCount": 2,
         }
         assert get_ok(DNC_LIST)["content"][3:] == [
             {
@@ -412,7 +414,7 @@ class TestDncBulkUpload:
 
     def test_an_empty_upload_is_an_empty_report(self, ok, store):
         before = store.dump()
-        empty = {"received": 0, "inserted": 0, "duplicates": 0, "rejected": []}
+        empty = {"received": 0, "inserted": 0, "duplicates": 0, "rejected": [], "rejectedCount": 0}
         assert ok("POST", DNC_BULK, json=[]) == empty
         assert ok("POST", DNC_BULK, data={"file": csv_file(DNC_HEADER)}) == empty
         assert store.dump() == before
@@ -675,6 +677,7 @@ class TestContactBulkUpload:
                 rejected(8, contacts[7], "/campaignId", "unexpected property 'campaignId'"),
                 rejected(9, contacts[8], "/phone01", "'phone01' is a required property"),
             ],
+            "rejectedCount": 4,
         }
         new = {"campaignId": 1, "status": "PENDING", "attemptsMade": 0, "createdAt": NOW}
         assert get_ok(CONTACT_LIST, campaignId=1)["content"][3:] == [
@@ -716,6 +719,7 @@ class TestContactBulkUpload:
                     "the row has 1 more cell(s) than the header",
                 ),
             ],
+            "rejectedCount": 3,
         }
         new = {"campaignId": 1, "status": "PENDING", "attemptsMade": 0, "createdAt": NOW}
         assert get_ok(CONTACT_LIST, campaignId=1)["content"][3:] == [
@@ -756,6 +760,7 @@ class TestContactBulkUpload:
             "duplicates": 0,
             "dnc": 0,
             "rejected": [],
+            "rejectedCount": 0,
         }
         assert ok("POST", CONTACT_BULK, json={"campaignId": 3, "contacts": []}) == empty
         assert ok("POST", CONTACT_BULK, data=contact_csv(b"phone01\n", "3")) == empty

@@ -298,7 +298,7 @@ class TestSaveStrategyAttempt:
             (
                 {"retryMap": [{"call_result": 1, "attempt_number": 2, "attempt_delay": 2e6}]},
                 "/body/retryMap/0/attempt_delay",
-                "2000000.0 is greater than the maximum of 1000000",
+                "2000000 is greater than the maximum of 1000000",
             ),
         ],
     )

@@ -12,8 +12,10 @@ from typing import Any
 
 from . import runtime
 from .errors import ApiError, ErrorItem, field_error
+from .faults import FaultsFull
 from .fixtures import FixtureError, state_factory
 from .resources._base import Call, HandlerSet
+from .state import SnapshotsFull
 
 handlers = HandlerSet()
 
@@ -66,7 +68,10 @@ def list_snapshots(call: Call) -> list[dict[str, str]]:
 @handlers.operation("takeSnapshot")
 def take_snapshot(call: Call) -> dict[str, str]:
     taken = call.services.clock.iso()
-    call.store.snapshot(call.body["name"], taken)
+    try:
+        call.store.snapshot(call.body["name"], taken)
+    except SnapshotsFull as full:
+        raise field_error(409, "/body/name", str(full)) from None
     return {"name": call.body["name"], "takenAt": taken}
 
 
@@ -103,7 +108,10 @@ def add_fault(call: Call) -> dict[str, Any]:
     latency = rule.get("latencyMs")
     if isinstance(latency, list) and latency[0] > latency[1]:
         raise field_error(400, "/body/latencyMs/0", "the range's minimum is above its maximum")
-    return call.services.faults.add(rule).as_dict()
+    try:
+        return call.services.faults.add(rule).as_dict()
+    except FaultsFull as full:
+        raise field_error(409, "/body", str(full)) from None
 
 
 @handlers.operation("clearFaults")

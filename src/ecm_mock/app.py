@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask, Request, Response, current_app, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from flask import Flask, Request, Response, request
+from werkzeug.exceptions import HTTPException
 
 from . import admin, runtime_admin
 from .auth import TokenService
@@ -23,13 +23,14 @@ from .engine import ADMIN, ECM, ENGINE_HEADERS, Engine, Envelope, Outcome
 from .errors import JSON, ApiError, ErrorItem, problem_response
 from .faults import Faults
 from .fixtures import read_fixtures, state_factory
+from .intake import Limits
 from .journal import Journal
 from .resources import all_handlers
 from .resources._base import Services
 from .settings import Settings
 from .spec import Operation, Spec, admin_spec_path, load_spec
-from .state import Sessions
-from .validation import ContractValidator, RequestCheck, ValidatedRequest
+from .state import Sessions, SnapshotBudget
+from .validation import ContractValidator
 
 log = logging.getLogger("ecm_mock")
 access_log = logging.getLogger("ecm_mock.access")
@@ -83,11 +84,11 @@ def create_app(
     app = Flask("ecm_mock")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION] = engine
-    mode = settings.response_validation
-    _register(app, spec, ECM, engine, contract_validator(spec), mode)
+    limits = Limits.of(settings)
+    _register(app, spec, ECM, engine, contract_validator(spec), limits)
     admin_spec = load_spec(admin_spec_path(), ecm=False) if settings.admin else None
     if admin_spec is not None:
-        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), mode)
+        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), limits)
     register_docs(app, spec, admin_spec, ADMIN_PREFIX)
     register_cors(app, settings.cors_origin_list)
     _register_error_handlers(app)
@@ -110,23 +111,27 @@ def build_engine(
         spec=spec,
         settings=settings,
         sessions=Sessions(
-            state_factory(document, validator, settings, clock), settings.max_sessions
+            state_factory(document, validator, settings, clock),
+            settings.max_sessions,
+            SnapshotBudget(settings.max_snapshots, settings.snapshot_bytes),
         ),
         clock=clock,
         tokens=TokenService(clock.time, settings.token_ttl, settings.jwt_secret),
         validator=validator,
-        faults=Faults(settings.seed),
-        journal=Journal(settings.journal_size),
+        faults=Faults(settings.seed, settings.max_faults),
+        journal=Journal(settings.journal_size, settings.journal_bytes),
     )
     check_handlers(spec, all_handlers())
     handlers = {ECM: all_handlers()}
     specs = {ECM: spec}
+    validators = {ECM: validator}
     if settings.admin:
         specs[ADMIN] = load_spec(admin_spec_path(), ecm=False)
         admin_handlers = {**admin.handlers, **runtime_admin.handlers}
         check_handlers(specs[ADMIN], admin_handlers)
         handlers[ADMIN] = admin_handlers
-    return Engine(services, handlers, specs)
+        validators[ADMIN] = contract_validator(specs[ADMIN])
+    return Engine(services, handlers, specs, validators)
 
 
 def heavy_policy(app: Flask) -> Callable[[dict[str, Any]], bool]:
@@ -177,10 +182,10 @@ def _register(
     plane: str,
     engine: Engine,
     validator: ContractValidator,
-    response_validation: str,
+    limits: Limits,
 ) -> None:
     for op in spec.operations.values():
-        view = _view(plane, op, engine, validator, response_validation)
+        view = _view(plane, op, engine, validator, limits)
         view.__name__ = op.operation_id
         app.add_url_rule(
             re.sub(r"\{(\w+)\}", r"<\1>", op.path),
@@ -196,18 +201,15 @@ def _view(
     op: Operation,
     engine: Engine,
     validator: ContractValidator,
-    response_validation: str,
+    limits: Limits,
 ) -> Callable[..., Response]:
-    """Validate, hand over to the engine, render, check the answer: one path for every route."""
+    """Validate, hand over to the engine (which runs, renders and checks), answer: one path
+    for every route."""
 
     def view(**_path: Any) -> Response:
         req = request._get_current_object()  # once: every proxy access costs
-        try:
-            check = validator.check_request(op, req)
-        except RequestEntityTooLarge:  # an error like any other: faults and auth come first
-            limit = current_app.config["MAX_CONTENT_LENGTH"]
-            message = f"the body is larger than the limit of {limit} bytes"
-            check = RequestCheck(ValidatedRequest(), [ErrorItem("body", "/body", message)], 413)
+        # an error like any other (a body too large too): faults and auth come first
+        check = validator.check_request(op, req, limits)
         environ = req.environ
         envelope = _envelope(
             req,
@@ -234,29 +236,7 @@ def _view(
         environ[JOURNALED] = True
         if outcome.close:
             return _cut_off()
-        response = _render(outcome)
-        if not outcome.checked or response_validation == "off":
-            return response
-        errors = validator.check_response(op, req, response, outcome.body)
-        if not errors:
-            return response
-        log.error(
-            "response of %s broke the contract: %s",
-            op.operation_id,
-            "; ".join(f"{e.pointer}: {e.message}" for e in errors),
-        )
-        if response_validation == "warn":
-            return response
-        failed = problem_response(
-            ApiError(
-                500,
-                f"the mock's response to {op.operation_id} broke the contract (a bug in ecm-mock)",
-                errors,
-            )
-        )
-        if outcome.journal_seq is not None:
-            engine.amend(outcome.journal_seq, 500)
-        return failed
+        return _render(outcome)  # the engine has rendered and checked it
 
     return view
 
@@ -284,7 +264,9 @@ def _render(outcome: Outcome) -> Response:
         response = Response(status=outcome.status)
     else:
         response = Response(
-            json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")),
+            outcome.data
+            if outcome.data is not None
+            else json.dumps(outcome.body, ensure_ascii=False, separators=(",", ":")),
             status=outcome.status,
             content_type=outcome.media_type,
         )

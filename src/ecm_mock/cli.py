@@ -12,6 +12,18 @@ from pathlib import Path
 from . import __version__
 from .contract.config import EXIT_CODES
 
+# what a client can make the mock hold or work through (README, Limits)
+LIMITS = (
+    ("--max-json-depth", "nesting of a JSON body (32)"),
+    ("--max-integer-digits", "digits of an integer, at most 4300 (1000)"),
+    ("--max-form-parts", "parts of a multipart body (1000)"),
+    ("--max-rejected-rows", "rejected rows a bulk report lists; it counts all (100)"),
+    ("--journal-bytes", "bytes the journal's entries take together (8388608)"),
+    ("--max-snapshots", "snapshots per session (32)"),
+    ("--snapshot-bytes", "bytes the snapshots of all sessions take (268435456)"),
+    ("--max-faults", "fault rules in force at once (100)"),
+)
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -100,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     runtime.add_argument("--call-seconds", type=int, help="from handover to result (30)")
     runtime.add_argument("--call-log-size", type=int, help="calls each session's log keeps")
+    for flag, what in LIMITS:  # README, Limits
+        serve.add_argument(flag, type=int, help=what)
     serve.set_defaults(run=_serve)
 
     contract = sub.add_parser(

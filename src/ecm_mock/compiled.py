@@ -115,24 +115,22 @@ class CompiledOperation:
     def parse_request(
         self,
         mimetype: str,
-        data: bytes,
+        body: Any,
         args: MultiDict[str, str],
         view_args: Mapping[str, str],
         headers: Mapping[str, str],
     ) -> Parsed | None:
-        """The parsed request if the compiled schemas say it is valid, else ``None``."""
+        """The parsed request if the compiled schemas say it is valid, else ``None``.
+
+        ``body``: a JSON body's value, as :func:`ecm_mock.intake.loads` read it.
+        """
         if self._security and not any(self._presented(a, headers) for a in self._security):
             return None
         values = self._parameters(args, view_args)
         if values is None:
             return None
-        body = None
         if self.has_body:
             if self._body_schema is None or mimetype != JSON:
-                return None
-            try:
-                body = json.loads(data)
-            except ValueError:
                 return None
             if not _is_valid(self._body_schema, body):
                 return None
@@ -212,9 +210,18 @@ class CompiledSpec:
     def __init__(self, spec: Spec) -> None:
         self._components = _python_checked(spec.document.get("components", {}))
         self._cache: dict[str, Any] = {}
+        self._named: dict[str, Any] = {}  # component schemas by name
         self.operations = {
             op_id: CompiledOperation(spec, op_id, self._compile) for op_id in spec.operations
         }
+
+    def is_valid(self, schema_name: str, instance: Any) -> bool:
+        """Does ``instance`` meet the named component schema?"""
+        validator = self._named.get(schema_name)
+        if validator is None:
+            validator = self._compile({"$ref": f"#/components/schemas/{schema_name}"})
+            self._named[schema_name] = validator
+        return _is_valid(validator, instance)
 
     def _compile(self, schema: dict[str, Any]):
         key = json.dumps(schema, sort_keys=True)

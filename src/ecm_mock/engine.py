@@ -8,19 +8,20 @@ resolves the session, checks credentials, runs the handler and keeps the journal
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import runtime
 from .errors import JSON, PROBLEM_JSON, ApiError, ErrorItem, field_error, problem
 from .resources import Call
 from .resources._base import Services
-from .spec import Spec
-from .validation import ValidatedRequest
+from .spec import Operation, Spec
+from .validation import ContractValidator, ValidatedRequest
 
 log = logging.getLogger("ecm_mock")
 
@@ -65,7 +66,7 @@ class Outcome:
     resume: bool = False  # after the delay, send the envelope again with ``fault`` set
     close: bool = False  # drop the connection instead of answering
     fault: int | None = None
-    journal_seq: int | None = None  # the journal entry of this request, if one was made
+    data: bytes | None = None  # ``body`` rendered (UTF-8 JSON), once the engine has checked it
 
 
 class Engine:
@@ -79,10 +80,12 @@ class Engine:
         services: Services,
         handlers: dict[str, dict[str, Handler]],
         specs: dict[str, Spec],
+        validators: dict[str, ContractValidator],
     ) -> None:
         self.services = services
         self._handlers = handlers
         self._specs = specs
+        self._validators = validators
         self._admin_sessions = (
             {
                 op_id: _takes_session(specs[ADMIN].operation_document(op_id))
@@ -96,14 +99,13 @@ class Engine:
         outcome, validated = self._outcome(envelope)
         if envelope.plane != ECM or outcome.resume:
             return outcome
-        seq = self.record(
+        self.record(
             envelope,
-            outcome.status,
+            0 if outcome.close else outcome.status,  # what the client got: no answer, or this
             (time.monotonic() - envelope.started + outcome.delay) * 1000,
             outcome.fault if outcome.fault is not None else envelope.fault,
             validated,
         )
-        outcome.journal_seq = seq
         return outcome
 
     def record(
@@ -116,11 +118,13 @@ class Engine:
     ) -> int:
         """Journal a request (also one the HTTP side answered alone: 404, 405, 413).
 
+        ``status`` 0: the connection was closed instead of answering (``closed``).
         ``validated``: it got as far as validation (not stopped by a fault, its session name
         or its credentials), so its validation errors are what it was answered for.
         """
         if millis is None:
             millis = (time.monotonic() - envelope.started) * 1000
+        closed = {"closed": True} if status == 0 else {}
         return self.services.journal.add(
             {
                 "at": self.services.clock.iso(),
@@ -132,13 +136,10 @@ class Engine:
                 "status": status,
                 "durationMs": round(millis, 3),
                 "fault": fault,
-                "validationErrors": [asdict(e) for e in envelope.errors] if validated else [],
-            }
+                **closed,
+            },
+            envelope.errors if validated else (),
         )
-
-    def amend(self, seq: int, status: int) -> None:
-        """The HTTP side changed the answer (its response broke the contract: a 500)."""
-        self.services.journal.amend(seq, status=status)
 
     def run_due(self, max_seconds: float | None = 0.005) -> bool:
         """Let the campaign runtime of every store catch up with the clock: the one entry for
@@ -172,29 +173,76 @@ class Engine:
         op = self._specs[plane].operation(op_id)
         validated = False
         try:
-            if plane == ECM or self._admin_sessions.get(op_id):
-                session, store = self._session(envelope.headers.get(SESSION_HEADER))
-            else:
-                session, store = None, services.store
+            in_session = plane == ECM or self._admin_sessions.get(op_id)
+            session = self._session(envelope.headers.get(SESSION_HEADER)) if in_session else None
             user = self._authenticate(envelope, op.secured)
             validated = True
             if envelope.errors:
                 raise ApiError(envelope.error_status, _summary(envelope.errors), envelope.errors)
-            body = self._handlers[plane][op_id](
-                Call(op, envelope.request, services, store, user, session)
-            )
+            # a new session is made only for a request that got this far
+            store = services.sessions.store(session) if in_session else services.store
+            # everything the handler changes is undone unless its answer is good
+            with store.request() as request:
+                body = self._handlers[plane][op_id](
+                    Call(op, envelope.request, services, store, user, session)
+                )
+                outcome = Outcome(
+                    op.success_status, body, None if body is None else JSON, fault=fault_id
+                )
+                self._check(plane, op, envelope, outcome)
+                request.keep = True
+            return outcome, True
         except ApiError as error:
             outcome = _problem(error, checked=not error.outside_contract, fault=fault_id)
-            return outcome, validated
         except Exception as error:  # a bug in a handler: the one error shape, and the log
             log.exception("unhandled error on %s %s", envelope.method, envelope.path)
             message = f"internal error ({type(error).__name__}); see the mock's log"
-            return _problem(ApiError(500, message), checked=False, fault=fault_id), validated
-        if body is None:
-            return Outcome(op.success_status, fault=fault_id), True
-        return Outcome(op.success_status, body, JSON, fault=fault_id), True
+            outcome = _problem(ApiError(500, message), checked=False, fault=fault_id)
+        try:
+            self._check(plane, op, envelope, outcome)
+        except ApiError as error:  # an error answer that breaks the contract: a bug too
+            outcome = _problem(error, checked=False, fault=fault_id)
+            self._check(plane, op, envelope, outcome)
+        return outcome, validated
 
-    def _session(self, name: str | None) -> tuple[str | None, Any]:
+    def _check(self, plane: str, op: Operation, envelope: Envelope, outcome: Outcome) -> None:
+        """Render the answer and check it against the contract (unless the settings say not
+        to); a 500 :class:`ApiError` naming what broke if it cannot be sent or breaks it."""
+        if outcome.body is not None:
+            try:
+                outcome.data = json.dumps(
+                    outcome.body, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+                ).encode("utf-8")
+            except (ValueError, TypeError, RecursionError) as error:
+                log.exception("the answer of %s cannot be sent", op.operation_id)
+                message = f"the mock's answer to {op.operation_id} cannot be written as JSON"
+                raise ApiError(500, f"{message} (a bug in ecm-mock): {error}") from None
+        mode = self.services.settings.response_validation
+        if not outcome.checked or mode == "off":
+            return
+        errors = self._validators[plane].check_answer(
+            op,
+            envelope.method,
+            envelope.path,
+            envelope.query_string,
+            outcome.status,
+            outcome.media_type,
+            outcome.headers,
+            outcome.body,
+            outcome.data,
+        )
+        if not errors:
+            return
+        log.error(
+            "response of %s broke the contract: %s",
+            op.operation_id,
+            "; ".join(f"{e.pointer}: {e.message}" for e in errors),
+        )
+        if mode == "strict":
+            message = f"the mock's response to {op.operation_id} broke the contract"
+            raise ApiError(500, f"{message} (a bug in ecm-mock)", errors)
+
+    def _session(self, name: str | None) -> str | None:
         if name is not None and not SESSION_NAME.match(name):
             message = "a session name is 1 to 64 letters, digits, '.', '_' or '-'"
             raise ApiError(
@@ -203,7 +251,7 @@ class Engine:
                 [ErrorItem("header", f"/header/{SESSION_HEADER}", message)],
                 outside_contract=True,
             )
-        return name, self.services.sessions.store(name)
+        return name
 
     def _authenticate(self, envelope: Envelope, secured: bool) -> str | None:
         if envelope.plane == ADMIN:

@@ -15,6 +15,7 @@ from flask import Response
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
+MOST_LISTED = 100  # errors a problem lists (its detail says how many more there were)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def problem(error: ApiError) -> dict[str, Any]:
         "detail": error.detail,
     }
     if error.errors:
-        body["errors"] = [asdict(e) for e in error.errors]
+        body["errors"] = [asdict(e) for e in error.errors[:MOST_LISTED]]
     return body
 
 

@@ -49,6 +49,15 @@ class Settings:
     empty_phone: str = "phone01"  # an attempt's empty phone field: "phone01" or "skip"
     call_seconds: int = 30  # from handover to the attempt's result (inferred)
     call_log_size: int = 10000  # calls each store's call log keeps
+    # limits on what a client can make the mock hold or work through (README, Limits)
+    max_json_depth: int = 32  # nesting of arrays and objects in a JSON body
+    max_integer_digits: int = 1000  # digits of an integer in a body, query or path
+    max_form_parts: int = 1000  # parts of a multipart body
+    max_rejected_rows: int = 100  # rejected rows a bulk report lists (it counts them all)
+    journal_bytes: int = 8 * 1024 * 1024  # what the journal's entries may take, together
+    max_snapshots: int = 32  # snapshots per session
+    snapshot_bytes: int = 256 * 1024 * 1024  # what the snapshots of all sessions may take
+    max_faults: int = 100  # fault rules in force at once
 
     def __post_init__(self) -> None:
         if self.cisco not in ("cce", "ccx"):
@@ -86,10 +95,20 @@ class Settings:
             "max_connections",
             "journal_size",
             "max_sessions",
+            "max_json_depth",
+            "max_integer_digits",
+            "max_form_parts",
+            "max_rejected_rows",
+            "journal_bytes",
+            "max_snapshots",
+            "snapshot_bytes",
+            "max_faults",
         )
         for name in ("fake_contacts", "fake_dnc", "call_seconds", *positive):
             if getattr(self, name) < (1 if name in positive else 0):
                 raise ValueError(f"{name} is out of range: {getattr(self, name)}")
+        if self.max_integer_digits > 4300:  # Python reads and writes no longer integers
+            raise ValueError(f"max_integer_digits is above 4300: {self.max_integer_digits}")
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:

@@ -10,13 +10,11 @@ from __future__ import annotations
 import ast
 import copy
 import functools
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema_rs
 from flask import Request, Response
 from jsonschema.exceptions import ValidationError
 from openapi_core import Config, OpenAPI
@@ -33,9 +31,13 @@ from openapi_core.validation.request.exceptions import (
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from openapi_schema_validator import OAS31Validator
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.test import EnvironBuilder
 
+from . import intake
 from .compiled import CompiledSpec
 from .errors import JSON, ErrorItem
+from .intake import Limits, Refused
 from .spec import Operation, Spec
 
 
@@ -56,6 +58,16 @@ class ValidatedRequest:
 
 
 @dataclass
+class _Read:
+    """A request's body as :mod:`ecm_mock.intake` read it."""
+
+    body: Any = None  # the JSON value of a JSON body
+    parts: intake.Parts | None = None  # the parts of a multipart body
+    json_parts: dict[str, Any] = field(default_factory=dict)  # parts encoded as JSON, read
+    errors: list[ErrorItem] = field(default_factory=list)  # such parts that are not JSON
+
+
+@dataclass
 class RequestCheck:
     request: ValidatedRequest
     errors: list[ErrorItem]
@@ -67,11 +79,13 @@ class _Request(WerkzeugOpenAPIRequest):
     GET's view), empty query values dropped.
 
     ``?status=`` means "no filter", as in the vendor's URLs, not an empty enum value.
+    ``parsed``: the JSON body as :func:`ecm_mock.intake.loads` read it, handed to openapi-core.
     """
 
-    def __init__(self, request: Request, method: str) -> None:
+    def __init__(self, request: Request, method: str, parsed: Any = None) -> None:
         super().__init__(request)
         self._method = method.lower()
+        self._parsed = parsed
         self.parameters.query = ImmutableMultiDict(
             [(k, v) for k, v in request.args.items(multi=True) if v != ""]
         )
@@ -79,6 +93,35 @@ class _Request(WerkzeugOpenAPIRequest):
     @property
     def method(self) -> str:
         return self._method
+
+    @property
+    def body(self) -> bytes | None:
+        data = super().body
+        return _ParsedBody(data, self._parsed) if self._parsed is not None else data
+
+
+class _ParsedBody(bytes):
+    """A JSON body that carries its value, read once (see :func:`_read_json`)."""
+
+    value: Any
+
+    def __new__(cls, data: bytes | None, value: Any) -> _ParsedBody:
+        body = super().__new__(cls, data or b"")
+        body.value = value
+        return body
+
+
+def _read_json(data: bytes | str, **_parameters: str) -> Any:
+    """openapi-core's reader of JSON bodies and JSON-encoded multipart parts: the strict one."""
+    if isinstance(data, _ParsedBody):
+        return data.value
+    try:  # a part read already (within the app's limits); here only JSON itself is checked
+        return intake.loads(data, _NO_LIMITS)
+    except Refused as refused:
+        raise ValueError(refused.items[0].message) from None
+
+
+_NO_LIMITS = Limits(json_depth=2**31, integer_digits=4300)
 
 
 class ContractValidator:
@@ -95,12 +138,14 @@ class ContractValidator:
                     # a CSV file part (encoded as text/csv): UTF-8 text, read as a string so
                     # that its schema's pattern applies, as to any text (see spec._text_files)
                     "text/csv": plain_loads,
+                    JSON: _read_json,
                 },
                 extra_format_unmarshallers={"date-time": _as_is, "date": _as_is, "email": _as_is},
             ),
         )
         self._schemas = spec.document["components"]["schemas"]
-        self._compiled = CompiledSpec(spec).operations
+        self._compiled_spec = CompiledSpec(spec)
+        self._compiled = self._compiled_spec.operations
         self._has_body = {
             op_id: "requestBody" in spec.operation_document(op_id) for op_id in spec.operations
         }
@@ -116,17 +161,48 @@ class ContractValidator:
             schema = spec.resolve(schema)
             if schema.get("additionalProperties") is False:
                 self._multipart_parts[op_id] = set(schema.get("properties", {}))
+        # per operation: the query parameters that take one value, the integer parameters
+        # (query or path), and the multipart parts encoded as JSON
+        self._single: dict[str, frozenset[str]] = {}
+        self._integers: dict[str, frozenset[str]] = {}
+        self._json_parts: dict[str, frozenset[str]] = {}
+        for op_id in spec.operations:
+            document = spec.operation_document(op_id)
+            single, integers = set(), set()
+            for raw in document.get("parameters", []):
+                parameter = spec.resolve(raw, "parameters")
+                kind = spec.resolve(parameter.get("schema", {})).get("type")
+                if parameter.get("in") == "query" and kind != "array":
+                    single.add(parameter["name"])
+                if parameter.get("in") in ("query", "path") and kind in ("integer", "number"):
+                    integers.add(parameter["name"])
+            self._single[op_id], self._integers[op_id] = frozenset(single), frozenset(integers)
+            content = document.get("requestBody", {}).get("content", {})
+            encoding = content.get("multipart/form-data", {}).get("encoding", {})
+            self._json_parts[op_id] = frozenset(
+                name for name, how in encoding.items() if how.get("contentType") == JSON
+            )
 
     # ------------------------------------------------------------------ requests
-    def check_request(self, operation: Operation, request: Request) -> RequestCheck:
-        has_body = self._has_body[operation.operation_id]
+    def check_request(
+        self, operation: Operation, request: Request, limits: Limits = intake.DEFAULTS
+    ) -> RequestCheck:
+        op_id = operation.operation_id
+        has_body = self._has_body[op_id]
+        media_type = request.mimetype or None
         if has_body and not _readable_content_type(request.content_type):
             message = f"the Content-Type header {request.content_type!r} cannot be read"
             item = ErrorItem("header", "/header/Content-Type", message)
-            return RequestCheck(ValidatedRequest(media_type=request.mimetype or None), [item], 400)
-        parsed = self._compiled[operation.operation_id].parse_request(
+            return RequestCheck(ValidatedRequest(media_type=media_type), [item], 400)
+        try:
+            read = self._read(op_id, request, has_body, limits)
+        except Refused as refused:
+            return RequestCheck(
+                ValidatedRequest(media_type=media_type), refused.items, refused.status
+            )
+        parsed = self._compiled[op_id].parse_request(
             request.mimetype,
-            request.get_data(cache=True) if has_body and request.mimetype == JSON else b"",
+            read.body,
             request.args,
             request.view_args or {},
             request.headers,
@@ -137,18 +213,55 @@ class ContractValidator:
                     body=parsed.body,
                     query={} if has_body else parsed.query,
                     path={} if has_body else parsed.path,
-                    media_type=request.mimetype or None,
+                    media_type=media_type,
                 ),
                 [],
                 400,
             )
-        return self._check_request_in_full(operation, request, has_body)
+        return self._check_request_in_full(operation, request, has_body, read)
+
+    def _read(self, op_id: str, request: Request, has_body: bool, limits: Limits) -> _Read:
+        """The request read strictly and within limits (:mod:`ecm_mock.intake`), or Refused."""
+        read = _Read()
+        if has_body:
+            intake.check_encoding(request.headers)
+            data = intake.read_body(request.environ, request.content_length, limits.body_bytes)
+            if data is None:
+                try:
+                    data = request.get_data(cache=True)
+                except RequestEntityTooLarge:
+                    raise intake.too_large(limits.body_bytes) from None
+            if request.mimetype == JSON:
+                read.body = intake.loads(data, limits)
+            elif request.mimetype == "multipart/form-data" and request.mimetype_params.get(
+                "boundary"
+            ):
+                read.parts = intake.parse_multipart(
+                    data, request.mimetype_params["boundary"], limits
+                )
+                for name in self._json_parts[op_id] & set(read.parts.form):
+                    try:
+                        read.json_parts[name] = intake.loads(
+                            read.parts.form[name], limits, f"/body/{name}"
+                        )
+                    except Refused as refused:
+                        read.errors += refused.items
+        problems = intake.check_parameters(
+            request.args,
+            request.view_args or {},
+            self._single[op_id],
+            self._integers[op_id],
+            limits,
+        )
+        if problems:
+            raise Refused(400, problems)
+        return read
 
     def _check_request_in_full(
-        self, operation: Operation, request: Request, has_body: bool
+        self, operation: Operation, request: Request, has_body: bool, read: _Read
     ) -> RequestCheck:
         """openapi-core's check, which words the errors (and decides what the fast one can't)."""
-        oreq = _Request(request, operation.method)
+        oreq = _Request(request, operation.method, read.body)
         validated = ValidatedRequest(media_type=request.mimetype or None)
         if (
             has_body
@@ -159,6 +272,8 @@ class ContractValidator:
             return RequestCheck(
                 validated, [ErrorItem("content-type", "/header/Content-Type", message)], 400
             )
+        if read.errors:  # multipart parts encoded as JSON that are not JSON
+            return RequestCheck(validated, read.errors, 400)
         if has_body:
             # Validate without unmarshalling (unmarshalling a large body is slow); the body
             # handlers read is the parsed JSON itself.
@@ -168,7 +283,10 @@ class ContractValidator:
                 message = f"the body cannot be parsed as {request.mimetype}"
                 return RequestCheck(validated, [ErrorItem("body", "/body", message)], 400)
             if not errors:
-                _read_body(request, validated)
+                validated.body = read.body
+                if read.parts is not None:
+                    validated.form = {**read.parts.form, **read.json_parts}
+                    validated.files = dict(read.parts.files)
                 declared = self._multipart_parts.get(operation.operation_id)
                 if declared is not None and validated.media_type == "multipart/form-data":
                     extra = sorted((set(validated.form) | set(validated.files)) - declared)
@@ -192,36 +310,35 @@ class ContractValidator:
                 validated.query = dict(result.parameters.query)
                 validated.path = dict(result.parameters.path)
         items = list(request_error_items(errors, self._schemas))
-        if request.mimetype == "multipart/form-data" and any(i.pointer == "/body" for i in items):
-            items = self._json_parts_named(operation, request) or items
         status = 415 if any(i.location == "content-type" for i in items) else 400
         return RequestCheck(validated, items, status)
 
-    def _json_parts_named(self, operation: Operation, request: Request) -> list[ErrorItem]:
-        """The multipart parts the spec encodes as JSON that are not JSON.
-
-        openapi-core reports such a part as an error of the whole body; this names it.
-        """
-        document = self.spec.operation_document(operation.operation_id)
-        content = self.spec.resolve(document["requestBody"], "requestBodies")["content"]
-        encoding = content.get("multipart/form-data", {}).get("encoding", {})
-        items = []
-        for name, how in encoding.items():
-            if how.get("contentType") != JSON or name not in request.form:
-                continue
-            try:
-                json.loads(request.form[name])
-            except ValueError:
-                items.append(
-                    ErrorItem(
-                        "body",
-                        _pointer(["body", name]),
-                        f"{request.form[name]!r} is not a JSON value",
-                    )
-                )
-        return items
-
     # ----------------------------------------------------------------- responses
+    def check_answer(
+        self,
+        operation: Operation,
+        method: str,
+        path: str,
+        query_string: str,
+        status: int,
+        media_type: str | None,
+        headers: dict[str, str],
+        body: Any,
+        data: bytes | None,
+    ) -> list[ErrorItem]:
+        """The errors of an answer about to be sent: ``body`` (a JSON value, or None) as
+        ``data`` (its bytes), to a request to ``method path?query_string``."""
+        compiled = self._compiled[operation.operation_id]
+        if compiled.response_is_valid(status, media_type or "", body, data is None):
+            return []
+        request = EnvironBuilder(method=method, path=path, query_string=query_string)
+        response = Response(data, status=status, content_type=media_type)
+        for name, value in headers.items():
+            response.headers[name] = value
+        oreq = _Request(request.get_request(), operation.method)
+        errors = self._openapi.iter_response_errors(oreq, WerkzeugOpenAPIResponse(response))
+        return list(response_error_items(errors, self._schemas))
+
     def check_response(
         self, operation: Operation, request: Request, response: Response, body: Any = None
     ) -> list[ErrorItem]:
@@ -236,13 +353,18 @@ class ContractValidator:
         return list(response_error_items(errors, self._schemas))
 
     # ------------------------------------------------------------------- schemas
+    def is_valid(self, schema_name: str, instance: Any) -> bool:
+        """Does ``instance`` meet a component schema? The compiled check: fast, and it decides
+        as openapi-core does (the rows of a bulk upload are checked with it)."""
+        return self._compiled_spec.is_valid(schema_name, instance)
+
     def schema_errors(self, schema_name: str, instance: Any, base: str = "") -> list[ErrorItem]:
         """Errors of ``instance`` against a component schema, pointers prefixed by ``base``.
 
-        A compiled validator (jsonschema-rs) answers "valid" fast, which most rows of a bulk
-        upload are; the errors of an invalid instance come from jsonschema, as everywhere else.
+        The compiled check answers "valid" fast; the errors of an invalid instance come from
+        jsonschema, as everywhere else (wording them is the slow part).
         """
-        if self._fast_validator(schema_name).is_valid(instance):
+        if self.is_valid(schema_name, instance):
             return []
         validator = self._component_validator(schema_name)
         parts = [p for p in base.split("/") if p]
@@ -250,14 +372,6 @@ class ContractValidator:
             ErrorItem("body", _pointer(p), m)
             for p, m in _schema_error_paths(parts, validator.iter_errors(instance), self._schemas)
         ]
-
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - one validator per spec, schemas are few
-    def _fast_validator(self, schema_name: str) -> jsonschema_rs.Draft202012Validator:
-        root = {
-            "$ref": f"#/components/schemas/{schema_name}",
-            "components": self.spec.document["components"],
-        }
-        return jsonschema_rs.Draft202012Validator(root, validate_formats=True)
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - one validator per spec, schemas are few
     def _component_validator(self, schema_name: str) -> OAS31Validator:
@@ -294,14 +408,6 @@ def _readable_content_type(value: str | None) -> bool:
     """Does each parameter of the header have a value (``a/b; x=y``, not ``a/b;``)?"""
     _, *parameters = (value or "").split(";")
     return all("=" in parameter for parameter in parameters)
-
-
-def _read_body(request: Request, validated: ValidatedRequest) -> None:
-    if request.mimetype == "multipart/form-data":
-        validated.form = dict(request.form.items())
-        validated.files = {k: f.read() for k, f in request.files.items()}
-    else:
-        validated.body = request.get_json(silent=False)
 
 
 # ---------------------------------------------------------------------- errors
@@ -351,6 +457,15 @@ def response_error_items(
 
 
 _UNEXPECTED = re.compile(r"\((.*) (?:was|were) unexpected\)")
+_LONGEST = 300  # characters of a message
+_SIZES = {  # validator: (what it counts, whether it is a maximum)
+    "maxItems": ("items", True),
+    "minItems": ("items", False),
+    "maxLength": ("characters", True),
+    "minLength": ("characters", False),
+    "maxProperties": ("properties", True),
+    "minProperties": ("properties", False),
+}
 
 
 def _schema_error_paths(
@@ -425,6 +540,17 @@ def _raw_error_paths(
         ):
             shown = _short(repr(error.instance), 60)
             yield path, f"{shown} does not match: {error.schema['description']}"
+        elif error.validator in _SIZES and len(error.message) > _LONGEST:
+            # the message quotes the whole value: say its size instead
+            what, most = _SIZES[error.validator]
+            yield (
+                path,
+                (
+                    f"{_short(repr(error.instance), 60)} is too {'long' if most else 'short'}: "
+                    f"{len(error.instance)} {what}, at {'most' if most else 'least'} "
+                    f"{error.validator_value}"
+                ),
+            )
         else:
             yield path, _short(error.message)
 
@@ -481,5 +607,5 @@ def _pointer(parts: Iterable[Any]) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
-def _short(message: str, limit: int = 300) -> str:
+def _short(message: str, limit: int = _LONGEST) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"

@@ -25,8 +25,9 @@ def login(call: Call) -> dict:
                 "wrong username or password",
                 [ErrorItem("body", "/body/password", "wrong username or password")],
             )
-        user["userDetails"]["lastLogin"] = call.services.clock.java_date()
-        details = copy_json(user["userDetails"])
+        details = {**user["userDetails"], "lastLogin": call.services.clock.java_date()}
+        state.users[username] = {**user, "userDetails": details}
+        details = copy_json(details)
         license_ = copy_json(state.license)
     tokens = call.services.tokens.issue(username)
     return {

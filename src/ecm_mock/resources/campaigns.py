@@ -105,8 +105,12 @@ def set_campaign_status(call: Call) -> Record:
     with call.store.transaction() as state:
         campaign = _get(state, call.body["id"], "/body/id")
         if campaign["status"] != call.body["status"]:
-            campaign["status"] = call.body["status"]
-            campaign["updatedAt"] = call.services.clock.iso()
+            campaign = {
+                **campaign,
+                "status": call.body["status"],
+                "updatedAt": call.services.clock.iso(),
+            }
+            state.campaigns[campaign["id"]] = campaign
         return copy_json(campaign)
 
 

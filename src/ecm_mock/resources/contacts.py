@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +16,14 @@ from .campaigns import find_campaign
 handlers = HandlerSet()
 
 
+def _zone_problem(row: dict[str, Any]) -> tuple[str, str] | None:
+    """(pointer, reason) for a contact whose time zone is not known (no state needed)."""
+    zone = row.get("timeZone")
+    if zone is not None and time_zone(zone) is None:
+        return "/timeZone", f"unknown time zone {zone!r}"
+    return None
+
+
 def _rule_problem(
     state: State, campaign_id: int, row: dict[str, Any]
 ) -> tuple[str, str, str] | None:
@@ -24,9 +31,9 @@ def _rule_problem(
 
     Kinds: ``invalid`` (a value the schema cannot judge), ``dnc``, ``duplicate``.
     """
-    zone = row.get("timeZone")
-    if zone is not None and time_zone(zone) is None:
-        return "invalid", "/timeZone", f"unknown time zone {zone!r}"
+    zone = _zone_problem(row)
+    if zone is not None:
+        return "invalid", *zone
     phone = row["phone01"]
     if phone in state.dnc_by_number:
         return "dnc", "/phone01", f"{phone} is on the do-not-call list"
@@ -65,37 +72,26 @@ def save_contact(call: Call) -> Record:
 @handlers.operation("bulkUploadCampaignContacts")
 def bulk_upload(call: Call) -> dict[str, Any]:
     if call.request.media_type == "multipart/form-data":
-        # The spec encodes the field as JSON, and the validator has checked it is an integer
-        # there ("1", but also "1.0" or "1e0").
-        named = json.loads(call.request.form["campaignId"])
+        # The spec encodes the field as JSON: validation has read it ("1", "1.0" or "1e0": 1).
+        named = call.request.form["campaignId"]
         rows = _bulk.upload_rows(call, None)
     else:
         named = call.body["campaignId"]
         rows = _bulk.upload_rows(call, call.body["contacts"])
+    with call.store.transaction() as state:  # an unknown campaign: 404 before any row work
+        find_campaign(state, {"campaignId": named})
+    checked = _bulk.check_rows(call, "ContactRow", rows, _zone_problem)  # without the lock
+    counts = {"inserted": 0, "duplicates": 0, "dnc": 0}
     with call.store.transaction() as state:
         campaign_id = find_campaign(state, {"campaignId": named})["id"]
-        report: dict[str, Any] = {
-            "campaignId": campaign_id,
-            "received": len(rows),
-            "inserted": 0,
-            "duplicates": 0,
-            "dnc": 0,
-            "rejected": [],
-        }
-        for index, row in enumerate(rows, start=1):
-            problem = _bulk.row_problem(call, "ContactRow", row)
-            if problem:
-                report["rejected"].append(_bulk.rejected(index, row, *problem))
-                continue
+        for _index, row in checked.valid:
             problem = _rule_problem(state, campaign_id, row)
             if problem is None:
                 _insert(call, state, campaign_id, row)
-                report["inserted"] += 1
-            elif problem[0] == "invalid":
-                report["rejected"].append(_bulk.rejected(index, row, *problem[1:]))
-            else:
-                report["dnc" if problem[0] == "dnc" else "duplicates"] += 1
-    return report
+                counts["inserted"] += 1
+            else:  # no "invalid" left: check_rows has rejected those
+                counts["dnc" if problem[0] == "dnc" else "duplicates"] += 1
+    return {"campaignId": campaign_id, **_bulk.report(checked, len(rows), **counts)}
 
 
 @handlers.operation("listCampaignContacts")

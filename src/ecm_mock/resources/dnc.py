@@ -64,9 +64,9 @@ def update_dnc(call: Call) -> Record:
         if holder is not None and holder != record_id:
             raise not_acceptable("/body/primaryNumber", f"{number} is already on the DNC list")
         del state.dnc_by_number[current["primaryNumber"]]
-        current.update(changes)
+        state.dnc[record_id] = changed = {**current, **changes}
         state.dnc_by_number[number] = record_id
-        return copy_json(current)
+        return copy_json(changed)
 
 
 @handlers.operation("deleteDncContact")
@@ -81,15 +81,13 @@ def delete_dnc(call: Call) -> dict[str, Any]:
 @handlers.operation("bulkUploadDncContacts")
 def bulk_upload_dnc(call: Call) -> dict[str, Any]:
     rows = _bulk.upload_rows(call, call.body)
-    report: dict[str, Any] = {"received": len(rows), "inserted": 0, "duplicates": 0, "rejected": []}
+    checked = _bulk.check_rows(call, "DncCreate", rows)  # without the lock
+    counts = {"inserted": 0, "duplicates": 0}
     with call.store.transaction() as state:
-        for index, row in enumerate(rows, start=1):
-            problem = _bulk.row_problem(call, "DncCreate", row)
-            if problem:
-                report["rejected"].append(_bulk.rejected(index, row, *problem))
-            elif row["primaryNumber"] in state.dnc_by_number:
-                report["duplicates"] += 1
+        for _index, row in checked.valid:
+            if row["primaryNumber"] in state.dnc_by_number:
+                counts["duplicates"] += 1
             else:
                 _insert(call, state, row)
-                report["inserted"] += 1
-    return report
+                counts["inserted"] += 1
+    return _bulk.report(checked, len(rows), **counts)

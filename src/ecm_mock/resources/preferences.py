@@ -48,7 +48,7 @@ def update_settings(call: Call) -> Record:
     changes: dict[str, Any] = dict(call.body)
     with call.store.transaction() as state:
         record = _saved(state, changes["id"], "/body/id", "body")
-        record.update(changes)
+        state.preferences = record = {**record, **changes}
         return _answer(record)
 
 

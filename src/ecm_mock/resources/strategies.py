@@ -66,7 +66,7 @@ def update_strategy_name(call: Call) -> Record:
         if strategy["name"] == DEFAULT_STRATEGY and call.body["name"] != DEFAULT_STRATEGY:
             raise not_acceptable("/body/id", "the Default strategy keeps its name")
         _check_name_free(state, call.body["name"], strategy["id"])
-        strategy["name"] = call.body["name"]
+        state.strategies[strategy["id"]] = strategy = {**strategy, "name": call.body["name"]}
         return _summary(state, strategy)
 
 
@@ -161,7 +161,7 @@ def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None])
     for attempt in state.attempts_in(strategy_id):
         new_number = old_to_new.get(attempt["attemptNumber"])
         if new_number is not None:
-            attempt["attemptNumber"] = new_number
+            attempt = {**attempt, "attemptNumber": new_number}
         kept = []
         for entry in attempt["retryMap"]:
             target = entry.get("attempt_number")
@@ -172,7 +172,7 @@ def _renumber(state: State, strategy_id: int, old_to_new: dict[int, int | None])
             if entry.get("attempt_number") == attempt["attemptNumber"]:
                 continue
             kept.append(entry)
-        attempt["retryMap"] = kept
+        state.attempts[attempt["id"]] = {**attempt, "retryMap": kept}  # records are replaced
     state.renumbered(strategy_id)
 
 
