@@ -1,28 +1,31 @@
-"""Side-by-side benchmark: ecm-mock, the raw Flask ceiling and Prism, in one run, one table.
+"""Side-by-side benchmark: ecm-mock as `make run` serves it, plain Flask on the same server and
+on granian's WSGI, and Prism: one run, ratios first, then one table.
 
 Servers, each started as a subprocess on a free port (start-up = process start to the first
 HTTP answer):
 
-- ecm-mock, as the figures below are meant: ``.venv/bin/ecm-mock serve --threads 1`` (one
-  process, one Python thread on granian; validation on); again with ``--fake-contacts 100000``
-  and ``--fake-contacts N`` (``--contacts``) for start-up time, memory (PSS from
-  /proc/PID/smaps_rollup, summed over the processes; VmRSS from
-  /proc/PID/status) and the contacts page;
-- ecm-mock with its default 8 threads, and with ``--workers 2`` (two HTTP worker processes and
-  an engine process holding the one state): attempt save only;
-- raw Flask: benchmarks/raw_flask.py (attempt save only, no validation, no state shared) on the
-  same server setups: granian with one process and one thread (the ceiling of the first row)
-  and granian with 2 workers (the ceiling of ``--workers 2``); and on gunicorn (2 gthread
-  workers of 4 threads with SO_REUSEPORT, pip-installed into this venv when missing: not a
-  project dependency), the ceiling the issue first named;
+- **ecm-mock, the default**: ``.venv/bin/ecm-mock serve`` (one process: granian's embedded
+  server behind ecm-mock's asynchronous front; validation on); again with
+  ``--fake-contacts 100000`` and ``--fake-contacts N`` (``--contacts``) for start-up time,
+  memory (PSS from /proc/PID/smaps_rollup, summed over the process group) and the contacts page;
+- plain Flask (benchmarks/raw_flask.py: attempt save only, no validation, no state shared) on
+  the same server (benchmarks/raw_front.py: the same granian embedded server behind the same
+  front, one process), and on granian's WSGI interface (one process, one thread: the fastest
+  way to serve a Flask app on granian);
 - Prism 5.16 (``@stoplight/prism-cli@5.16.0``, npm-installed into benchmarks/.prism when
   missing) mocking openapi/ecm.yaml, which validates requests.
 
-Load: wrk (system package) with 16 connections and 2 threads; requests/s, p50 and p99 latency
-for login (GET with a JSON body), attempt save (POST with a token and a retry map, spread
-round-robin over many strategies: one holds at most 99 such attempts), campaign list and a
-page of 50 contacts (a random page of campaign 1, a third of the fake contacts). Then bulk
-uploads of 100,000 contacts to ecm-mock, as JSON and as a CSV multipart file.
+Load: wrk (system package) with 16 connections and 2 threads. Attempt save (POST with a token
+and a retry map, spread round-robin over many strategies) runs on the four servers in
+``--rounds`` rounds, interleaved (the machine is shared and noisy: each ratio is taken within
+a round, then the median over the rounds). Login (GET with a JSON body) and the campaign list
+on ecm-mock and Prism; a page of 50 contacts of 1,000,000; bulk uploads of 100,000 contacts as
+JSON and as CSV.
+
+Serving (issue 12), on the default ecm-mock: 200 requests delayed 3 s by a latency fault while
+another operation runs under wrk (when each delayed one ends; the other's p99); 10,000 idle
+keep-alive connections at once (how long new requests take meanwhile); a 100,000-row upload
+while another session's requests run under wrk (their p99).
 
 The campaign runtime (no wrk): in-process, advancing a frozen clock 24 hours with 100,000
 contacts (``--runtime-contacts``) over 10 ACTIVE campaigns, and the same day again in the
@@ -30,11 +33,10 @@ slices a running clock makes (how long each holds the store's lock); then ``ecm-
 with that data and its clock running at a simulated day per wall second (the runtime always
 behind): the wait of contacts pages, beside the same requests with the simulation off.
 
-A figure, not a test: nothing here asserts. Progress goes to stderr, the table to stdout.
+A figure, not a test: nothing here asserts. Progress goes to stderr, the report to stdout.
 Every server started is killed at the end, also on failure or Ctrl-C.
 
-    python benchmarks/bench.py [--duration 10] [--contacts 1000000] [--bulk 100000] [--quick]
-                               [--runtime-contacts 100000]
+    python benchmarks/bench.py [--duration 10] [--rounds 3] [--contacts 1000000] [--quick]
 """
 
 from __future__ import annotations
@@ -69,21 +71,16 @@ PRISM_VERSION = "5.16.0"
 PRISM_DIR = BENCH / ".prism"
 PRISM_BIN = PRISM_DIR / "node_modules" / ".bin" / "prism"
 
-ECM = "ecm-mock (1 process, --threads 1)"
-ECM_THREADS = "ecm-mock (default: 1 process, 8 threads)"
-ECM_WORKERS = "ecm-mock (--workers 2 --threads 2)"
-GRANIAN = "raw Flask (granian, 1 process, 1 thread)"
-GRANIAN_WORKERS = "raw Flask (granian, 2 workers)"
-GUNICORN = "raw Flask (gunicorn, 2 workers)"
-PRISM = "Prism"
-ROWS = (ECM, ECM_THREADS, ECM_WORKERS, GRANIAN, GRANIAN_WORKERS, GUNICORN, PRISM)
-ECM_OPTIONS = ("--threads", "1")
-VARIANTS = {ECM_THREADS: (), ECM_WORKERS: ("--workers", "2", "--threads", "2")}
-CEILINGS = {ECM: GRANIAN, ECM_WORKERS: GRANIAN_WORKERS}
+ECM = "ecm-mock (default: `ecm-mock serve`)"
+RAW_FRONT = "plain Flask on the same server (granian RSGI + ecm-mock's front, 1 process)"
+RAW_WSGI = "plain Flask on granian WSGI (1 process, 1 thread)"
+PRISM = "Prism 5.16"
+ROWS = (ECM, RAW_FRONT, RAW_WSGI, PRISM)
+ECM_OPTIONS: tuple[str, ...] = ()  # the default, as `make run` serves it
 READY_PATH = "/__admin/clock"  # ecm-mock answers it once its app and state are built
 
 ATTEMPTS_PER_STRATEGY = 90  # 99 fit (attempt 100 would point its retry map at itself)
-RATE_CAPACITY = 15000  # attempt saves/s the strategies are sized for; more → 406s, reported
+RATE_CAPACITY = 8000  # attempt saves/s the strategies are sized for; more → 406s, reported
 TICKS = os.sysconf("SC_CLK_TCK")
 CREDENTIALS = {"username": "admin", "password": "admin"}
 
@@ -380,25 +377,37 @@ class Load:
             raise RuntimeError(f"wrk failed: {(result.stderr or result.stdout).strip()[-200:]}")
         return json.loads(lines[-1][len("BENCH ") :])
 
-    def measure(self, row: str, label: str, server: Server, script: Path) -> str:
-        """One table cell: ``req/s · p50 / p99`` of a wrk run after a short warm-up."""
+    def sample(self, server: Server, script: Path, duration: int | None = None) -> dict:
+        """One wrk run (after a short warm-up): rate, p50 and p99 (ms), errors, CPU share."""
         if self.args.warmup:
             self.wrk(server, script, self.args.warmup)
         cpu_before, began = server.cpu_seconds(), time.perf_counter()
-        stats = self.wrk(server, script, self.args.duration)
+        stats = self.wrk(server, script, duration or self.args.duration)
         cpu = (server.cpu_seconds() - cpu_before) / (time.perf_counter() - began)
-        rate = stats["requests"] / (stats["duration_us"] / 1e6)
-        errors = {k: stats[k] for k in ("connect", "read", "write", "status", "timeout")}
-        cell = f"{rate:,.0f} · {stats['p50_us'] / 1000:.1f} / {stats['p99_us'] / 1000:.1f}"
-        note = f"{row}, {label}: server processes used {cpu * 100:.0f}% of a core"
-        bad = {k: v for k, v in errors.items() if v}
-        if bad:
+        errors = {
+            k: stats[k] for k in ("connect", "read", "write", "status", "timeout") if stats[k]
+        }
+        return {
+            "rate": stats["requests"] / (stats["duration_us"] / 1e6),
+            "p50": stats["p50_us"] / 1000,
+            "p99": stats["p99_us"] / 1000,
+            "requests": stats["requests"],
+            "errors": errors,
+            "cpu": cpu,
+        }
+
+    def measure(self, row: str, label: str, server: Server, script: Path) -> str:
+        """One table cell: ``req/s · p50 / p99`` of a wrk run after a short warm-up."""
+        sample = self.sample(server, script)
+        cell = f"{sample['rate']:,.0f} · {sample['p50']:.1f} / {sample['p99']:.1f}"
+        note = f"{row}, {label}: server processes used {sample['cpu'] * 100:.0f}% of a core"
+        if sample["errors"]:
             cell += " (errors)"
-            note += f"; ERRORS {bad} of {stats['requests']:,} requests"
+            note += f"; ERRORS {sample['errors']} of {sample['requests']:,} requests"
         self.notes.append(note)
-        log(f"{row}, {label}: {cell} (req/s · p50 / p99 ms), cpu {cpu * 100:.0f}%")
-        if bad.get("status", 0) == stats["requests"]:
-            return f"failed: all {stats['requests']:,} requests answered >= 400"
+        log(f"{row}, {label}: {cell} (req/s · p50 / p99 ms), cpu {sample['cpu'] * 100:.0f}%")
+        if sample["errors"].get("status", 0) == sample["requests"]:
+            return f"failed: all {sample['requests']:,} requests answered >= 400"
         return cell
 
 
@@ -427,14 +436,6 @@ def guarded(cells: dict, keys: list[tuple[str, str]], step: Callable[[], None]) 
             if column not in cells[row]:
                 cells[row][column] = reason
                 reason = "failed (see the first failed cell)"
-
-
-def ensure_gunicorn() -> Path:
-    gunicorn = BIN / "gunicorn"
-    if not gunicorn.exists():
-        log("gunicorn is missing: pip install gunicorn into this venv")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "gunicorn"], check=True)
-    return gunicorn
 
 
 def ensure_prism() -> Path:
@@ -501,10 +502,11 @@ def command_line() -> str:
 
 
 # -------------------------------------------------------------------------------- steps
-def run_ecm_default(args, workdir: Path, load: Load, cells: dict, columns: dict) -> None:
-    """Start-up (median of runs), then login, attempt save and campaign list, then bulk."""
-    times, memory = [], {}
-    server = None
+def start_servers(args, workdir: Path, cells: dict, columns: dict) -> dict[str, Server]:
+    """The four servers, up at once (the attempt-save rounds interleave them); ecm-mock's
+    start-up is the median of ``--startup-runs`` starts, the last one kept."""
+    servers: dict[str, Server] = {}
+    times, memory, server = [], {}, None
     for attempt in range(args.startup_runs):
         server = ecm_mock(workdir, *ECM_OPTIONS).start(timeout=args.startup_timeout)
         times.append(server.startup)
@@ -515,25 +517,29 @@ def run_ecm_default(args, workdir: Path, load: Load, cells: dict, columns: dict)
     cells[ECM][columns["startup"]] = (
         f"{statistics.median(times):.2f} s{spread}, PSS {gb(memory.get('Pss', 0))}"
     )
-    try:
-        base = server.url
-        token = login(base)
-        wrk_columns = [(ECM, columns[k]) for k in ("login", "save", "list")]
-        guarded(cells, wrk_columns[:1], lambda: login_cell(load, cells, columns, ECM, server))
-        guarded(
-            cells,
-            wrk_columns[1:2],
-            lambda: save_cell(args, load, cells, columns, server, token, ECM),
-        )
-        guarded(
-            cells,
-            wrk_columns[2:],
-            lambda: list_cell(load, cells, columns, ECM, server, token),
-        )
-        bulk = [(ECM, columns["bulk_json"]), (ECM, columns["bulk_csv"])]
-        guarded(cells, bulk, lambda: bulk_cells(args, cells, columns, base, token))
-    finally:
-        server.stop()
+    servers[ECM] = server
+    port = free_port()
+    argv = [sys.executable, str(BENCH / "raw_front.py"), str(port)]
+    servers[RAW_FRONT] = Server(RAW_FRONT, argv, port, workdir, cwd=BENCH, ready_path="/")
+    port = free_port()
+    argv = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port"]
+    argv += [str(port), "--workers", "1", "--blocking-threads", "1", "raw_flask:app"]
+    servers[RAW_WSGI] = Server(RAW_WSGI, argv, port, workdir, cwd=BENCH, ready_path="/")
+    if "prism" not in args.skip:
+        port = free_port()
+        argv = [str(ensure_prism()), "mock", "-p", str(port), "-h", "127.0.0.1"]
+        argv.append(str(SPEC.relative_to(ROOT)))
+        servers[PRISM] = Server(PRISM, argv, port, workdir)
+    for row in (RAW_FRONT, RAW_WSGI, PRISM):
+        if row in servers:
+            try:
+                servers[row].start(timeout=args.startup_timeout)
+            except StartError as error:
+                cells[row][columns["save"]] = f"failed: {short(error)}"
+                del servers[row]
+    if PRISM in servers:
+        cells[PRISM][columns["startup"]] = f"{servers[PRISM].startup:.2f} s"
+    return servers
 
 
 def login_cell(load: Load, cells, columns, row: str, server: Server) -> None:
@@ -559,48 +565,93 @@ def save_script(args, load: Load, ids: list[int], token: str, port: int) -> Path
     )
 
 
-def save_cell(args, load: Load, cells, columns, server: Server, token: str, row: str) -> None:
-    seconds = args.duration + args.warmup
+def save_rounds(args, load: Load, cells, columns, servers: dict[str, Server]) -> list[str]:
+    """Attempt save on every server, ``--rounds`` times, interleaved (each round in another
+    order); a cell is the median of its rounds; the ratios, taken within each round, come
+    back as lines (median, and the range over the rounds)."""
+    ecm = servers[ECM]
+    token = login(ecm.url)
+    seconds = (args.duration + args.warmup) * args.rounds
     count = math.ceil(RATE_CAPACITY * seconds / ATTEMPTS_PER_STRATEGY)
     log(f"creating {count} strategies to spread the attempts over")
-    began = time.perf_counter()
     ids = [
-        call(server.url, "POST", "/umm/ecm/callStrategy/save", {"name": f"Bench {i}"}, token)["id"]
+        call(ecm.url, "POST", "/umm/ecm/callStrategy/save", {"name": f"Bench {i}"}, token)["id"]
         for i in range(count)
     ]
-    log(f"... in {time.perf_counter() - began:.1f} s")
-    load.strategy_ids = load.strategy_ids or ids
-    script = save_script(args, load, ids, token, server.port)
-    cells[row][columns["save"]] = load.measure(row, "attempt save", server, script)
-
-
-def run_ecm_variant(args, workdir: Path, load: Load, cells, columns, row: str) -> None:
-    """Attempt save on another set-up of ecm-mock (its own state: strategies made anew)."""
-    server = ecm_mock(workdir, *VARIANTS[row], row=row).start(timeout=args.startup_timeout)
-    try:
-        save_cell(args, load, cells, columns, server, login(server.url), row)
-        load.notes.append(
-            f"{row}: `ecm-mock serve {shlex.join(VARIANTS[row])}`".replace(" `", " `")
+    scripts = {ECM: save_script(args, load, ids, token, ecm.port)}
+    for row in (RAW_FRONT, RAW_WSGI):
+        if row in servers:
+            scripts[row] = save_script(args, load, ids, "x", servers[row].port)
+    if PRISM in servers:
+        prism_token = login(servers[PRISM].url)  # Prism answers the example's fixed token
+        scripts[PRISM] = save_script(args, load, list(range(1, 101)), prism_token, 0)
+    rows = [row for row in ROWS if row in scripts]
+    samples: dict[str, list[dict]] = {row: [] for row in rows}
+    for round_number in range(args.rounds):
+        order = rows[round_number % len(rows) :] + rows[: round_number % len(rows)]
+        for row in order:
+            sample = load.sample(servers[row], scripts[row])
+            samples[row].append(sample)
+            log(
+                f"round {round_number + 1}, {row}: {sample['rate']:,.0f} req/s, p50 "
+                f"{sample['p50']:.1f} / p99 {sample['p99']:.1f} ms, errors {sample['errors']}"
+            )
+    for row in rows:
+        rates = [s["rate"] for s in samples[row]]
+        p50 = statistics.median(s["p50"] for s in samples[row])
+        p99 = statistics.median(s["p99"] for s in samples[row])
+        cell = f"{statistics.median(rates):,.0f} · {p50:.1f} / {p99:.1f}"
+        if len(rates) > 1:
+            cell += f" ({min(rates):,.0f} to {max(rates):,.0f})"
+        if any(s["errors"] for s in samples[row]):
+            errors = [s["errors"] for s in samples[row] if s["errors"]]
+            cell += " (errors)"
+            load.notes.append(f"{row}, attempt save: ERRORS {errors}")
+        cells[row][columns["save"]] = cell
+    lines = []
+    mine = [s["rate"] for s in samples[ECM]]
+    for row, target in ((PRISM, "at least 2.5x"), (RAW_FRONT, "at least 0.6"), (RAW_WSGI, None)):
+        if row not in samples:
+            continue
+        ratios = [m / s["rate"] for m, s in zip(mine, samples[row], strict=True) if s["rate"]]
+        if not ratios:
+            continue
+        spread = f" ({min(ratios):.2f} to {max(ratios):.2f} over {len(ratios)} rounds)"
+        against = "x" if row == PRISM else " of"
+        wanted = f"; target {target}" if target else ""
+        lines.append(
+            f"**attempt save, ecm-mock default: {statistics.median(ratios):.2f}{against} "
+            f"{row}**{spread}{wanted}"
         )
-    finally:
-        server.stop()
+    p99s = [s["p99"] for s in samples[ECM]]
+    lines.append(
+        f"**attempt save, ecm-mock default: p99 {statistics.median(p99s):.1f} ms** at "
+        f"{args.connections} connections ({min(p99s):.1f} to {max(p99s):.1f}); target at most 10 ms"
+    )
+    return lines
 
 
 def bulk_cells(args, cells, columns, base: str, token: str) -> None:
-    count = args.bulk
+    cells[ECM][columns["bulk_json"]] = timed_upload(*bulk_json(base, token, args.bulk), "JSON")
+    cells[ECM][columns["bulk_csv"]] = timed_upload(*bulk_csv(base, token, args.bulk), "CSV")
+
+
+def bulk_json(base: str, token: str, count: int, campaign: int = 1, prefix: str = "+1777"):
     rows = [
-        {"phone01": f"+1777{i:09d}", "firstName": "Bulk", "lastName": f"Row{i}"}
+        {"phone01": f"{prefix}{i:09d}", "firstName": "Bulk", "lastName": f"Row{i}"}
         for i in range(count)
     ]
-    body = json.dumps({"campaignId": 1, "contacts": rows}).encode()
+    body = json.dumps({"campaignId": campaign, "contacts": rows}).encode()
     request = urllib.request.Request(
         base + "/umm/ecm/campaignContact/bulkUpload",
         data=body,
         method="POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
-    cells[ECM][columns["bulk_json"]] = timed_upload(request, count, len(body), "JSON")
+    return request, count, len(body)
 
+
+def bulk_csv(base: str, token: str, count: int):
     csv_text = "phone01,firstName,lastName\r\n" + "".join(
         f"+1888{i:09d},Bulk,Row{i}\r\n" for i in range(count)
     )
@@ -622,7 +673,7 @@ def bulk_cells(args, cells, columns, base: str, token: str) -> None:
             "Authorization": f"Bearer {token}",
         },
     )
-    cells[ECM][columns["bulk_csv"]] = timed_upload(request, count, len(body), "CSV")
+    return request, count, len(body)
 
 
 def timed_upload(request: urllib.request.Request, count: int, size: int, kind: str) -> str:
@@ -642,55 +693,115 @@ def timed_upload(request: urllib.request.Request, count: int, size: int, kind: s
     return cell
 
 
-def run_raw(args, workdir: Path, load: Load, cells, columns, row: str, token: str) -> None:
-    port = free_port()
-    if row == GUNICORN:
-        gunicorn = str(ensure_gunicorn())
-        # --reuse-port: a socket per worker, so the kernel spreads the keep-alive connections
-        argv = [gunicorn, "-w", "2", "-k", "gthread", "--threads", "4", "--reuse-port"]
-        usage = subprocess.run([gunicorn, "--help"], capture_output=True, text=True).stdout
-        if "--no-control-socket" in usage:  # gunicorn >= 25 would open ~/.gunicorn/gunicorn.ctl
-            argv.append("--no-control-socket")
-        argv += ["-b", f"127.0.0.1:{port}", "raw_flask:app"]
-    else:  # granian, as ecm-mock serve runs it
-        workers, threads = ("2", "2") if row == GRANIAN_WORKERS else ("1", "1")
-        argv = [str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--workers", workers, "--blocking-threads", threads]
-        argv += ["raw_flask:app"]
-    server = Server(row, argv, port, workdir, cwd=BENCH, ready_path="/")
+# ------------------------------------------------------------------------------ serving
+def _get(url: str, token: str | None = None, timeout: float = 60) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)
     try:
-        server.start(timeout=args.startup_timeout)
-        ids = load.strategy_ids or list(range(1, 101))
-        call(server.url, "POST", "/umm/ecm/callStrategyAttempt/save", {"csId": ids[0]}, token)
-        script = save_script(args, load, ids, token or "x", port)
-        cells[row][columns["save"]] = load.measure(row, "attempt save", server, script)
-        load.notes.append(f"{row}: `{shlex.join(argv[1:])}`")
-    finally:
-        server.stop()
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
-def run_prism(args, workdir: Path, load: Load, cells, columns) -> None:
-    prism = ensure_prism()
-    port = free_port()
-    argv = [str(prism), "mock", "-p", str(port), "-h", "127.0.0.1", str(SPEC.relative_to(ROOT))]
-    server = Server(PRISM, argv, port, workdir)
+def delay_figure(args, load: Load, server: Server, token: str) -> str:
+    """200 requests delayed 3 s at once; meanwhile another operation under wrk."""
+    import threading
+
+    count, delay = args.delayed, 3.0
+    rule = {"operationId": "listCampaigns", "latencyMs": int(delay * 1000), "times": count}
+    call(server.url, "POST", "/__admin/faults", rule)
+    ended: list[tuple[int, float]] = []
+    lock = threading.Lock()
+    began = time.perf_counter()
+
+    def delayed() -> None:
+        status = _get(server.url + "/umm/ecm/campaign/list", token)
+        with lock:
+            ended.append((status, time.perf_counter() - began))
+
+    threads = [threading.Thread(target=delayed) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    path = "/umm/ecm/callStrategy/list"
+    script = load.script("delay-other", LUA_GET, PATH=path, TOKEN=token)
+    other = load.wrk(server, script, 2)
+    for thread in threads:
+        thread.join(timeout=60)
+    urllib.request.urlopen(
+        urllib.request.Request(server.url + "/__admin/faults", method="DELETE"), timeout=30
+    ).close()
+    times = sorted(t for _, t in ended)
+    statuses = sorted({s for s, _ in ended})
+    rate = other["requests"] / (other["duration_us"] / 1e6)
+    return (
+        f"**{count} requests delayed {delay:.0f} s at once** (a latency fault): {len(ended)} "
+        f"answered {statuses}, ending {times[0]:.2f} to {times[-1]:.2f} s after they were "
+        f"sent (target: together at 3 s, ±0.3); meanwhile another operation (strategy list, "
+        f"wrk {args.threads} threads, {args.connections} connections) {rate:,.0f} req/s, "
+        f"**p99 {other['p99_us'] / 1000:.1f} ms** (target under 20 ms)"
+    )
+
+
+def idle_figure(args, server: Server) -> str:
+    """``--idle`` keep-alive connections, each after one request, idle at once; new requests
+    meanwhile (each on a new connection)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard, args.idle + 1024) if hard != resource.RLIM_INFINITY else args.idle + 1024
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    idle = []
+    request = b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n"
     try:
-        server.start(timeout=args.startup_timeout)
-        cells[PRISM][columns["startup"]] = f"{server.startup:.2f} s"
-        token = login(server.url)  # Prism answers the spec's example: a fixed token
-        keys = [(PRISM, columns[k]) for k in ("login", "save", "list")]
-        guarded(cells, keys[:1], lambda: login_cell(load, cells, columns, PRISM, server))
-
-        def save() -> None:
-            body = {"csId": 1, "name": "Bench", "phone": "1", "channel": 0}
-            call(server.url, "POST", "/umm/ecm/callStrategyAttempt/save", body, token)
-            script = save_script(args, load, list(range(1, 101)), token, port)
-            cells[PRISM][columns["save"]] = load.measure(PRISM, "attempt save", server, script)
-
-        guarded(cells, keys[1:2], save)
-        guarded(cells, keys[2:], lambda: list_cell(load, cells, columns, PRISM, server, token))
+        for _ in range(args.idle):
+            connection = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+            connection.sendall(request)
+            idle.append(connection)
+        for connection in idle:  # each answered, and kept alive
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                answer += connection.recv(65536)
+        waits = []
+        for _ in range(50):
+            began = time.perf_counter()
+            _get(server.url + "/healthz")
+            waits.append((time.perf_counter() - began) * 1000)
     finally:
-        server.stop()
+        for connection in idle:
+            connection.close()
+    return (
+        f"**{len(idle):,} idle keep-alive connections at once**: 50 new requests meanwhile "
+        f"took {_figures(waits)} (target: answered within 50 ms)"
+    )
+
+
+def upload_figure(args, load: Load, server: Server, token: str) -> str:
+    """A 100,000-row upload to one session while another session's requests run."""
+    import threading
+
+    other = "bench-other"
+    _get(server.url + "/umm/ecm/callStrategy/list", token)  # the default session's state
+    headers = f'wrk.headers["X-Mock-Session"] = "{other}"\n'
+    path = "/umm/ecm/callStrategy/list"
+    script = load.script("upload-other", LUA_GET + headers, PATH=path, TOKEN=token)
+    load.wrk(server, script, 1)  # the other session made, and warm
+    request, count, size = bulk_json(server.url, token, args.bulk, campaign=3, prefix="+1666")
+    upload: dict[str, str] = {}
+    thread = threading.Thread(
+        target=lambda: upload.update(cell=timed_upload(request, count, size, "JSON"))
+    )
+    thread.start()
+    during = load.wrk(server, script, 2)
+    thread.join(timeout=600)
+    return (
+        f"**a {count:,}-row upload** (JSON, {upload.get('cell')}) while another session's "
+        f"requests ran (strategy list, wrk {args.connections} connections): their **p99 "
+        f"{during['p99_us'] / 1000:.1f} ms** (target under 50 ms), "
+        f"{during['requests'] / (during['duration_us'] / 1e6):,.0f} req/s"
+    )
 
 
 def run_contacts(args, workdir: Path, load: Load, cells, columns, count: int) -> None:
@@ -783,7 +894,7 @@ def run_runtime(args, workdir: Path) -> list[str]:
     """The campaign runtime's figures, as lines for the end of the report."""
     import ecm_mock.runtime as runtime
     from ecm_mock import services_of
-    from ecm_mock.server import _freeze
+    from ecm_mock.server import freeze
 
     count = args.runtime_contacts
     lines = []
@@ -807,7 +918,7 @@ def run_runtime(args, workdir: Path) -> list[str]:
     # 2. the same day again from its start, one slice at a time as Engine.run_due makes them:
     # how long each holds the store's lock (no other thread running)
     app = in_process_runtime(count)
-    _freeze()  # the garbage collection of `ecm-mock serve`: start-up's objects frozen
+    freeze()  # the garbage collection of `ecm-mock serve`: start-up's objects frozen
     store, slices, cpu = services_of(app).store, [], []
     while True:
         began, began_cpu = time.perf_counter(), time.thread_time()
@@ -861,7 +972,7 @@ def run_runtime(args, workdir: Path) -> list[str]:
     finally:
         server.stop()
     lines.append(
-        f"campaign runtime, `ecm-mock serve {' '.join(ECM_OPTIONS)}` with its clock running at "
+        f"campaign runtime, `ecm-mock serve` with its clock running at "
         f"a simulated day per wall second ({count:,} contacts, 10 ACTIVE campaigns; the runtime "
         f"always behind: at {behind['processedUntil']}, {behind['calls']:,} calls made, when "
         f"the clock said {now}): {len(busy)} contacts pages of 50, one at a time, waited "
@@ -890,6 +1001,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (2)")
     parser.add_argument("--warmup", type=int, help="seconds of wrk before each run (default 1)")
     parser.add_argument(
+        "--rounds", type=int, help="interleaved rounds of attempt save (median; default 3)"
+    )
+    parser.add_argument("--delayed", type=int, help="requests delayed at once (default 200)")
+    parser.add_argument("--idle", type=int, help="idle connections at once (default 10000)")
+    parser.add_argument(
         "--startup-runs", type=int, help="start-ups of ecm-mock with default data (median; 3)"
     )
     parser.add_argument(
@@ -911,8 +1027,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated parts to leave out: "
-        "ecm,threads,workers,granian,gunicorn,prism,contacts,runtime",
+        help="comma-separated parts to leave out: prism,serving,contacts,runtime",
     )
     parser.add_argument(
         "--quick",
@@ -927,6 +1042,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "bulk": 10_000 if quick else 100_000,
         "warmup": 1,
         "startup_runs": 1 if quick else 3,
+        "rounds": 1 if quick else 3,
+        "delayed": 50 if quick else 200,
+        "idle": 1000 if quick else 10_000,
         "runtime_contacts": 10_000 if quick else 100_000,
         "runtime_requests": 100 if quick else 500,
     }
@@ -945,8 +1063,8 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     memory_counts = sorted({min(100_000, args.contacts), args.contacts})
     columns = {
-        "login": "login",
         "save": "attempt save",
+        "login": "login",
         "list": "campaign list",
         "contacts": f"contacts page of 50 ({args.contacts:,} contacts)",
         "startup": "start-up (default data)",
@@ -955,6 +1073,7 @@ def main(argv=None) -> int:
         "bulk_csv": f"bulk upload {args.bulk:,} CSV",
     }
     cells: dict[str, dict[str, str]] = {row: {} for row in ROWS}
+    headline: list[str] = []
 
     def stop(signum, _frame):
         raise SystemExit(128 + signum)
@@ -966,35 +1085,53 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="ecm-bench-") as tmp:
             workdir = Path(tmp)
             load = Load(args, workdir)
-            token = ""
-            if "ecm" not in args.skip:
-                every = ("login", "save", "list", "startup", "bulk_json", "bulk_csv")
+            servers: dict[str, Server] = {}
+
+            def start() -> None:
+                servers.update(start_servers(args, workdir, cells, columns))
+
+            guarded(cells, [(ECM, columns["startup"]), (ECM, columns["save"])], start)
+            if ECM in servers:
+                ecm = servers[ECM]
                 guarded(
                     cells,
-                    [(ECM, columns[k]) for k in every],
-                    lambda: run_ecm_default(args, workdir, load, cells, columns),
+                    [(row, columns["save"]) for row in ROWS],
+                    lambda: headline.extend(save_rounds(args, load, cells, columns, servers)),
                 )
-            for row, part in ((ECM_THREADS, "threads"), (ECM_WORKERS, "workers")):
-                if part not in args.skip:
+                token = login(ecm.url)
+                for row in (ECM, PRISM):
+                    if row not in servers:
+                        continue
+                    server = servers[row]
+                    row_token = token if row == ECM else login(server.url)
                     guarded(
                         cells,
-                        [(row, columns["save"])],
-                        lambda row=row: run_ecm_variant(args, workdir, load, cells, columns, row),
+                        [(row, columns["login"])],
+                        lambda row=row, server=server: login_cell(
+                            load, cells, columns, row, server
+                        ),
                     )
-            for row, part in (
-                (GRANIAN, "granian"),
-                (GRANIAN_WORKERS, "granian"),
-                (GUNICORN, "gunicorn"),
-            ):
-                if part not in args.skip:
                     guarded(
                         cells,
-                        [(row, columns["save"])],
-                        lambda row=row: run_raw(args, workdir, load, cells, columns, row, token),
+                        [(row, columns["list"])],
+                        lambda row=row, server=server, t=row_token: list_cell(
+                            load, cells, columns, row, server, t
+                        ),
                     )
-            if "prism" not in args.skip:
-                keys = [(PRISM, columns[k]) for k in ("login", "save", "list", "startup")]
-                guarded(cells, keys, lambda: run_prism(args, workdir, load, cells, columns))
+                bulk = [(ECM, columns["bulk_json"]), (ECM, columns["bulk_csv"])]
+                guarded(cells, bulk, lambda: bulk_cells(args, cells, columns, ecm.url, token))
+                if "serving" not in args.skip:
+                    for figure in (
+                        lambda: delay_figure(args, load, ecm, token),
+                        lambda: idle_figure(args, ecm),
+                        lambda: upload_figure(args, load, ecm, token),
+                    ):
+                        try:
+                            headline.append(figure())
+                        except Exception as error:  # a failed step is a finding
+                            headline.append(f"serving figure failed: {short(error)}")
+                        log(headline[-1])
+            Server.stop_all()
             if "contacts" not in args.skip:
                 for count in memory_counts:
                     keys = [(ECM, columns[f"memory_{count}"])]
@@ -1010,58 +1147,37 @@ def main(argv=None) -> int:
             notes = load.notes
             if "runtime" not in args.skip:
                 try:
-                    notes = [*run_runtime(args, workdir), *notes]
+                    headline.extend(run_runtime(args, workdir))
                 except Exception as error:  # a failed step is a finding, the run goes on
-                    notes = [f"campaign runtime: failed: {short(error)}", *notes]
+                    headline.append(f"campaign runtime: failed: {short(error)}")
     finally:
         Server.stop_all()
 
     elapsed = time.perf_counter() - started
-    header = ["server", *columns.values()]
     print(f"Command: `{command_line()}`  ")
     print(f"Machine: {machine()}  ")
     print(
         f"Load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
-        f"{f' after a {args.warmup} s warm-up' if args.warmup else ''}; "
-        "wrk cells are requests/s · p50 / p99 latency in ms; '-' = not applicable.  "
+        f"{f' after a {args.warmup} s warm-up' if args.warmup else ''}; attempt save in "
+        f"{args.rounds} interleaved round(s). Run took {elapsed:.0f} s.\n"
     )
-    print(f"Run took {elapsed:.0f} s.\n")
+    for line in headline:
+        print(f"- {line}")
+    print()
+    header = ["server", *columns.values()]
+    print(
+        "wrk cells are requests/s · p50 / p99 latency in ms (attempt save: medians over the "
+        "rounds, then the range of requests/s); '-' = not measured.\n"
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for row in ROWS:
         values = [cells[row].get(key, "-") or "-" for key in columns.values()]
         print("| " + " | ".join([row, *values]) + " |")
     print()
-    for line in ratios(cells, columns["save"]):
-        print(f"- {line}")
     for note in notes:
         print(f"- {note}")
     return 0
-
-
-def _rate(cell: str | None) -> float | None:
-    try:
-        return float(cell.split(" ", 1)[0].replace(",", "")) if cell else None
-    except ValueError:
-        return None
-
-
-def ratios(cells: dict, column: str) -> list[str]:
-    """Attempt save of each ecm-mock row against Prism and against its own ceiling."""
-    lines = []
-    prism = _rate(cells[PRISM].get(column))
-    for row, ceiling_row in CEILINGS.items():
-        mine, ceiling = _rate(cells[row].get(column)), _rate(cells[ceiling_row].get(column))
-        if mine is None:
-            continue
-        parts = []
-        if prism:
-            parts.append(f"{mine / prism:.2f}x Prism (target 2x)")
-        if ceiling:
-            parts.append(f"{mine / ceiling:.2f} of {ceiling_row} (target 0.5)")
-        if parts:
-            lines.append(f"attempt save, {row}: " + "; ".join(parts))
-    return lines
 
 
 if __name__ == "__main__":

@@ -917,7 +917,10 @@ def test_the_background_server_drives_the_runtime_of_its_app():
             return True
 
     app = create_app(Settings(), clock=FixedClock(START))
-    app.extensions["ecm_mock"].run_due = Recording().run_due
+    engine = app.extensions["ecm_mock"]
+    assert not engine.runtime_due()  # nothing is behind a frozen clock: no slice is run
+    engine.runtime_due = lambda: True  # now something is
+    engine.run_due = Recording().run_due
     with BackgroundServer(app):
         assert ran.wait(timeout=10)  # a condition, not a duration: set on the first run
 

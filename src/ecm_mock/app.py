@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request as WerkzeugRequest
 
 from . import admin, runtime_admin
 from .auth import TokenService
@@ -85,14 +86,17 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION] = engine
     limits = Limits.of(settings)
-    _register(app, spec, ECM, engine, contract_validator(spec), limits)
+    dispatcher = Dispatcher(app, engine, settings)
+    _register(app, dispatcher, spec, ECM, engine, contract_validator(spec), limits)
     admin_spec = load_spec(admin_spec_path(), ecm=False) if settings.admin else None
     if admin_spec is not None:
-        _register(app, admin_spec, ADMIN, engine, contract_validator(admin_spec), limits)
+        validator = contract_validator(admin_spec)
+        _register(app, dispatcher, admin_spec, ADMIN, engine, validator, limits)
     register_docs(app, spec, admin_spec, ADMIN_PREFIX)
-    register_cors(app, settings.cors_origin_list)
+    dispatcher.after(register_cors(app, settings.cors_origin_list))
     _register_error_handlers(app)
-    _register_access_log(app, engine)
+    dispatcher.after(_access_log(engine))
+    app.wsgi_app = dispatcher  # type: ignore[method-assign]
     return app
 
 
@@ -138,6 +142,7 @@ def heavy_policy(app: Flask) -> Callable[[dict[str, Any]], bool]:
     """May this request take long (so a server should run it off its event loop)?"""
     adapter = app.url_map.bind("")
     sessions = app.extensions[EXTENSION].services.sessions
+    operations = app.wsgi_app.operations  # the Dispatcher's: (method, path) -> operationId
 
     def heavy(environ: dict[str, Any]) -> bool:
         try:
@@ -148,10 +153,12 @@ def heavy_policy(app: Flask) -> Callable[[dict[str, Any]], bool]:
         session = environ.get("HTTP_X_MOCK_SESSION")
         if session and not sessions.has(session):  # its first use builds its state
             return True
-        try:
-            endpoint, _ = adapter.match(environ["PATH_INFO"], environ["REQUEST_METHOD"])
-        except HTTPException:
-            return False
+        endpoint = operations.get((environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+        if endpoint is None:  # a path with parameters, or not an operation's
+            try:
+                endpoint, _ = adapter.match(environ["PATH_INFO"], environ["REQUEST_METHOD"])
+            except HTTPException:
+                return False
         return endpoint in LONG_OPERATIONS
 
     return heavy
@@ -178,14 +185,21 @@ def check_handlers(spec: Spec, handlers: dict[str, Callable]) -> None:
 
 def _register(
     app: Flask,
+    dispatcher: Dispatcher,
     spec: Spec,
     plane: str,
     engine: Engine,
     validator: ContractValidator,
     limits: Limits,
 ) -> None:
+    """Each operation: a Flask route (for every request to its path), and, when its path has
+    no parameters, an entry of the dispatcher's table (for the requests that match exactly)."""
     for op in spec.operations.values():
-        view = _view(plane, op, engine, validator, limits)
+        handle = _view(plane, op, engine, validator, limits)
+
+        def view(handle: Callable[[Request], Response] = handle, **_path: Any) -> Response:
+            return handle(request._get_current_object())
+
         view.__name__ = op.operation_id
         app.add_url_rule(
             re.sub(r"\{(\w+)\}", r"<\1>", op.path),
@@ -194,6 +208,8 @@ def _register(
             methods=[op.method],
             provide_automatic_options=False,
         )
+        if "{" not in op.path:
+            dispatcher.add(op, handle)
 
 
 def _view(
@@ -206,8 +222,7 @@ def _view(
     """Validate, hand over to the engine (which runs, renders and checks), answer: one path
     for every route."""
 
-    def view(**_path: Any) -> Response:
-        req = request._get_current_object()  # once: every proxy access costs
+    def view(req: Request) -> Response:
         # an error like any other (a body too large too): faults and auth come first
         check = validator.check_request(op, req, limits)
         environ = req.environ
@@ -309,45 +324,89 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(
-            ApiError(500, f"internal error ({type(error).__name__}); see the mock's log")
-        )
+        return _unexpected(request._get_current_object(), error)
 
 
-def _register_access_log(app: Flask, engine: Engine) -> None:
-    wsgi_app = app.wsgi_app
+def _unexpected(req: Request, error: Exception) -> Response:
+    """A bug of the mock's, in the one error shape (and the log)."""
+    log.exception("unhandled error on %s %s", req.method, req.path)
+    return problem_response(
+        ApiError(500, f"internal error ({type(error).__name__}); see the mock's log")
+    )
 
-    def stamped(environ: dict[str, Any], start_response: Callable) -> Any:
-        environ.setdefault(STARTED, time.monotonic())  # kept across a delay
-        return wsgi_app(environ, start_response)
 
-    app.wsgi_app = stamped  # type: ignore[method-assign]
+def _access_log(engine: Engine) -> Callable[[Request, Response], Response]:
+    """Each answer: a line of the access log, and a journal entry for an ECM request the
+    engine never saw (no route, a method not allowed)."""
 
-    @app.after_request
-    def log_request(response: Response) -> Response:
-        req = request._get_current_object()
+    def log_request(req: Request, response: Response) -> Response:
         environ = req.environ
         if RESUME in environ:  # the first half of a delayed request: nothing to say yet
             return response
         started = environ.get(STARTED) or time.monotonic()
         millis = (time.monotonic() - started) * 1000 + environ.get(DELAY, 0) * 1000
+        path = environ.get("PATH_INFO", "")
         if access_log.isEnabledFor(logging.INFO):
-            query = req.query_string
+            query = environ.get("QUERY_STRING")
             access_log.info(
-                '%s "%s %s%s" %s %.1fms',
-                req.remote_addr,
-                req.method,
-                req.path,
-                "?" + query.decode("latin-1") if query else "",
-                response.status_code,
-                millis,
+                f'{environ.get("REMOTE_ADDR")} "{environ["REQUEST_METHOD"]} {path}'
+                f'{"?" + query if query else ""}" {response.status_code} {millis:.1f}ms'
             )
-        environ = req.environ
-        if not (
-            environ.get(JOURNALED) or environ.get(NOT_ECM) or req.path.startswith(ADMIN_PREFIX)
-        ):
+        if not (environ.get(JOURNALED) or environ.get(NOT_ECM) or path.startswith(ADMIN_PREFIX)):
             # answered here without reaching the engine (no route, method, body too large)
-            envelope = _envelope(req, ECM, req.endpoint or "", request=None)
+            endpoint = getattr(req, "endpoint", None) or ""
+            envelope = _envelope(req, ECM, endpoint, request=None)
             engine.record(envelope, response.status_code, millis)
         return response
+
+    return log_request
+
+
+class Dispatcher:
+    """The app's WSGI entry. A request whose method and path are exactly an operation's (a
+    path without parameters: nearly all of them) goes straight to the operation's view, with
+    no Flask request context, URL matching or hooks (most of a request's cost otherwise);
+    the rest (paths with parameters, HEAD, preflights, the mock's own pages, 404, 405) goes
+    through Flask, whose routes hold the same views. The hooks every answer gets (CORS, the
+    access log) run on both ways."""
+
+    def __init__(self, app: Flask, engine: Engine, settings: Settings) -> None:
+        self.flask_wsgi = app.wsgi_app
+        self.table: dict[tuple[str, str], Callable[[Request], Response]] = {}
+        self.operations: dict[tuple[str, str], str] = {}  # (method, path) -> operationId
+        self.hooks: list[Callable[[Request, Response], Response]] = []
+        # werkzeug's request (Flask's reads its limits from the app context, which a
+        # dispatched request does not have), with the app's body limit
+        self.request_class = type(
+            "OperationRequest", (WerkzeugRequest,), {"max_content_length": settings.max_body_bytes}
+        )
+
+        @app.after_request
+        def after(response: Response) -> Response:  # the Flask way: the same hooks
+            req = request._get_current_object()
+            for hook in self.hooks:
+                response = hook(req, response)
+            return response
+
+    def add(self, op: Operation, view: Callable[[Request], Response]) -> None:
+        self.table[(op.method, op.path)] = view
+        self.operations[(op.method, op.path)] = op.operation_id
+
+    def after(self, hook: Callable[[Request, Response], Response] | None) -> None:
+        if hook is not None:
+            self.hooks.append(hook)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
+        environ.setdefault(STARTED, time.monotonic())  # kept across a delay
+        view = self.table.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+        if view is None:
+            return self.flask_wsgi(environ, start_response)
+        req = self.request_class(environ)
+        req.view_args = {}
+        try:
+            response = view(req)
+        except Exception as error:  # a bug: the one error shape, as Flask's handler answers
+            response = _unexpected(req, error)
+        for hook in self.hooks:
+            response = hook(req, response)
+        return response(environ, start_response)

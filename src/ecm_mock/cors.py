@@ -15,6 +15,8 @@ which werkzeug's request and response already read and write (``request.origin``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Flask, Request, Response, request
 from werkzeug.exceptions import NotFound
 
@@ -29,10 +31,13 @@ EXPOSE_HEADERS = ("WWW-Authenticate", "Allow")  # the rest a script may read any
 MAX_AGE = 600  # seconds a browser may keep a preflight's answer
 
 
-def register_cors(app: Flask, origins: tuple[str, ...]) -> None:
-    """Answer preflights and mark answers for ``origins`` (``*``: any); none: CORS off."""
+def register_cors(
+    app: Flask, origins: tuple[str, ...]
+) -> Callable[[Request, Response], Response] | None:
+    """Answer preflights for ``origins`` (``*``: any); none: CORS off. Returns what marks
+    every other answer (the app runs it on each answer, however the request was routed)."""
     if not origins:
-        return
+        return None
     any_origin = "*" in origins
 
     def allowed(origin: str | None) -> bool:
@@ -65,13 +70,23 @@ def register_cors(app: Flask, origins: tuple[str, ...]) -> None:
         response.access_control_max_age = MAX_AGE
         return response
 
-    @app.after_request
-    def origin_headers(response: Response) -> Response:
-        response.vary.add("Origin")
-        if allowed(request.origin):
-            response.access_control_allow_origin = request.origin
-            response.access_control_expose_headers = EXPOSE_HEADERS
+    expose = ", ".join(EXPOSE_HEADERS)
+
+    def origin_headers(req: Request, response: Response) -> Response:
+        # on every answer, so plain header writes (werkzeug's properties parse and rebuild)
+        headers = response.headers
+        vary = headers.get("Vary")
+        if vary is None:
+            headers["Vary"] = "Origin"
+        elif "origin" not in vary.lower():
+            headers["Vary"] = f"{vary}, Origin"
+        origin = req.environ.get("HTTP_ORIGIN")
+        if allowed(origin):
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Expose-Headers"] = expose
         return response
+
+    return origin_headers
 
 
 def _methods(app: Flask, req: Request) -> list[str]:

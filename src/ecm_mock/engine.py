@@ -141,6 +141,11 @@ class Engine:
             envelope.errors if validated else (),
         )
 
+    def runtime_due(self) -> bool:
+        """Is the campaign runtime of any store behind the clock? (A glance, no lock.)"""
+        services = self.services
+        return runtime.anything_due(services.sessions.stores(), services.clock.time())
+
     def run_due(self, max_seconds: float | None = 0.005) -> bool:
         """Let the campaign runtime of every store catch up with the clock: the one entry for
         a running clock, called periodically by the serving code (never by ``create_app``).

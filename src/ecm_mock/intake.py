@@ -82,13 +82,23 @@ def check_encoding(headers: Mapping[str, str]) -> None:
         )
 
 
-def read_body(environ: dict[str, Any], content_length: int | None, limit: int) -> bytes | None:
-    """The body of a request without a length (chunked), read up to ``limit`` bytes.
+HELD_BODY = "ecm_mock.body"  # environ: the body, read in full by the server (serving.AsyncFront)
 
-    Returns ``None`` when the request gives its length: werkzeug reads it and enforces the
-    limit. A chunked body is read here, and over the limit is 413 like any other; the
-    environ is then given the body as a stream of known length, for every later reader.
+
+def read_body(environ: dict[str, Any], content_length: int | None, limit: int) -> bytes | None:
+    """The body of a request the server holds already, or of one without a length (chunked),
+    read up to ``limit`` bytes.
+
+    Returns ``None`` when the request gives its length and the server does not hold it:
+    werkzeug reads it and enforces the limit. A chunked body is read here, and over the limit
+    is 413 like any other; the environ is then given the body as a stream of known length,
+    for every later reader.
     """
+    if content_length is not None and content_length > limit:
+        raise too_large(limit)
+    held = environ.get(HELD_BODY)
+    if held is not None and content_length == len(held):
+        return held
     if content_length is not None or not environ.get("wsgi.input_terminated"):
         return None
     stream, chunks, size = environ["wsgi.input"], [], 0

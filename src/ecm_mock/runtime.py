@@ -336,6 +336,20 @@ def summary(runtime: RuntimeState) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------- running it
+def anything_due(stores: Iterable[Store], now: float) -> bool:
+    """Is any runtime behind ``now``? A glance without the stores' locks: a change racing
+    with it is seen at the next glance."""
+    for store in stores:
+        runtime = store.peek().runtime
+        if runtime.processed_until is None or now < runtime.processed_until:
+            return True  # not started, or the clock went back: a slice sets it right
+        if runtime.enabled and (
+            runtime.next_tick <= now or (runtime.events and runtime.events[0][0] <= now)
+        ):
+            return True
+    return False
+
+
 def run_due(
     stores: Iterable[Store], now: Callable[[], float], max_seconds: float | None = None
 ) -> bool:

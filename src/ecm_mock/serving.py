@@ -42,6 +42,7 @@ from typing import Any
 
 from .app import DEFER, DELAY, FAULT, RESUME, STARTED
 from .errors import PROBLEM_JSON, ApiError, problem
+from .intake import HELD_BODY
 
 log = logging.getLogger("ecm_mock.serving")
 
@@ -211,7 +212,7 @@ class AsyncFront:
         client_host, _, client_port = scope.client.rpartition(":")
         environ["REMOTE_ADDR"], environ["REMOTE_PORT"] = client_host.strip("[]"), client_port
         environ["wsgi.input"] = io.BytesIO(body)
-        environ[_BODY] = body
+        environ[HELD_BODY] = body
         environ[STARTED] = monotonic()  # kept across a delay, for the log and the journal
         return environ
 
@@ -232,7 +233,7 @@ class AsyncFront:
             await asyncio.sleep(seconds)
             environ = first.copy()
             environ[FAULT] = fault
-            environ["wsgi.input"] = io.BytesIO(environ[_BODY])
+            environ["wsgi.input"] = io.BytesIO(environ[HELD_BODY])
         if environ.get(DELAY):
             await asyncio.sleep(environ[DELAY])
         return result
@@ -289,9 +290,6 @@ class AsyncFront:
         """Run ``work`` in the pool: background work that takes stores' locks, briefly (so
         requests go on running on the loop meanwhile: they may wait a slice's length)."""
         return await self._in_thread(BACKGROUND, work)
-
-
-_BODY = "ecm_mock.body"
 
 
 def _problem(status: int, detail: str) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -382,6 +380,9 @@ class _Serving:
         """Run the campaign runtime of every store as the clock passes: ``Engine.run_due``, in
         slices of about RUNTIME_SLICE seconds, in the pool (it takes the stores' locks)."""
         while True:
+            if not self.engine.runtime_due():  # a glance, on the loop: nothing to do
+                await asyncio.sleep(RUNTIME_IDLE)
+                continue
             try:
                 caught_up = await self.front.in_pool(self._runtime_slice)
             except Exception:  # a bug in the runtime: logged, and the server goes on

@@ -517,6 +517,10 @@ class Store:
                 request.swapped = self._state
         self._state = state
 
+    def peek(self) -> State:
+        """The live state, without the lock: for a glance that may race (never a change)."""
+        return self._state
+
     def reset(self, factory: Callable[[], State] | None = None) -> None:
         """Rebuild the state; with ``factory``, from it now and on every later reset."""
         fresh = (factory or self._factory)()
