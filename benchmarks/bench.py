@@ -724,7 +724,7 @@ def delay_figure(args, load: Load, server: Server, token: str) -> str:
     threads = [threading.Thread(target=delayed) for _ in range(count)]
     for thread in threads:
         thread.start()
-    path = "/umm/ecm/callStrategy/list"
+    path = "/umm/ecm/campaign/fetchCiscoCampaigns"  # small: the figure is the wait, not the work
     script = load.script("delay-other", LUA_GET, PATH=path, TOKEN=token)
     other = load.wrk(server, script, 2)
     for thread in threads:
@@ -738,7 +738,7 @@ def delay_figure(args, load: Load, server: Server, token: str) -> str:
     return (
         f"**{count} requests delayed {delay:.0f} s at once** (a latency fault): {len(ended)} "
         f"answered {statuses}, ending {times[0]:.2f} to {times[-1]:.2f} s after they were "
-        f"sent (target: together at 3 s, ±0.3); meanwhile another operation (strategy list, "
+        f"sent (target: together at 3 s, ±0.3); meanwhile another operation (Cisco campaigns, "
         f"wrk {args.threads} threads, {args.connections} connections) {rate:,.0f} req/s, "
         f"**p99 {other['p99_us'] / 1000:.1f} ms** (target under 20 ms)"
     )

@@ -95,7 +95,7 @@ def create_app(
     register_docs(app, spec, admin_spec, ADMIN_PREFIX)
     dispatcher.after(register_cors(app, settings.cors_origin_list))
     _register_error_handlers(app)
-    dispatcher.after(_access_log(engine))
+    dispatcher.after(_access_log(engine, dispatcher))
     app.wsgi_app = dispatcher  # type: ignore[method-assign]
     return app
 
@@ -335,9 +335,10 @@ def _unexpected(req: Request, error: Exception) -> Response:
     )
 
 
-def _access_log(engine: Engine) -> Callable[[Request, Response], Response]:
-    """Each answer: a line of the access log, and a journal entry for an ECM request the
-    engine never saw (no route, a method not allowed)."""
+def _access_log(engine: Engine, dispatcher: Dispatcher) -> Callable[[Request, Response], Response]:
+    """Each answer: a line of the access log (to the dispatcher's ``access_line`` when a
+    server gives one, else to the ``ecm_mock.access`` logger), and a journal entry for an ECM
+    request the engine never saw (no route, a method not allowed)."""
 
     def log_request(req: Request, response: Response) -> Response:
         environ = req.environ
@@ -346,9 +347,10 @@ def _access_log(engine: Engine) -> Callable[[Request, Response], Response]:
         started = environ.get(STARTED) or time.monotonic()
         millis = (time.monotonic() - started) * 1000 + environ.get(DELAY, 0) * 1000
         path = environ.get("PATH_INFO", "")
-        if access_log.isEnabledFor(logging.INFO):
+        line = dispatcher.access_line
+        if line is not None or access_log.isEnabledFor(logging.INFO):
             query = environ.get("QUERY_STRING")
-            access_log.info(
+            (line or access_log.info)(
                 f'{environ.get("REMOTE_ADDR")} "{environ["REQUEST_METHOD"]} {path}'
                 f'{"?" + query if query else ""}" {response.status_code} {millis:.1f}ms'
             )
@@ -375,6 +377,7 @@ class Dispatcher:
         self.table: dict[tuple[str, str], Callable[[Request], Response]] = {}
         self.operations: dict[tuple[str, str], str] = {}  # (method, path) -> operationId
         self.hooks: list[Callable[[Request, Response], Response]] = []
+        self.access_line: Callable[[str], None] | None = None  # a server's own access log
         # werkzeug's request (Flask's reads its limits from the app context, which a
         # dispatched request does not have), with the app's body limit
         self.request_class = type(
@@ -409,4 +412,9 @@ class Dispatcher:
             response = _unexpected(req, error)
         for hook in self.hooks:
             response = hook(req, response)
-        return response(environ, start_response)
+        if response.is_streamed:  # the dropped-connection fault's answer, which promises more
+            return response(environ, start_response)
+        # a body of bytes with its length: sent as it is (werkzeug's general way, get_wsgi_
+        # response, rechecks what every such answer of ours already has right)
+        start_response(response.status, response.headers.to_wsgi_list())
+        return [response.get_data()]

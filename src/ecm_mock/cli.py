@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -154,7 +151,6 @@ def _serve(args: argparse.Namespace) -> int:
     from .settings import Settings
     from .spec import SpecError
 
-    lines = _log_lines()
     options = {k: v for k, v in vars(args).items() if k not in ("command", "run")}
     try:
         settings = Settings.from_env(**options)
@@ -164,63 +160,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         code = 0
-    lines.flush(force=True)
     print("ecm-mock: stopped", flush=True)
     sys.stderr.flush()
     # Leave now: at the interpreter's finalization granian's Rust threads may still wake, and
     # then they panic ("panic in a function that cannot unwind") after a clean stop.
     os._exit(code)
-
-
-class _Lines(logging.StreamHandler):
-    """The log (a line per request) on stderr, written a block at a time: at most
-    FLUSH_SECONDS after a line, not one write per line; a thread flushes what a quiet
-    moment leaves."""
-
-    FLUSH_SECONDS = 0.2
-
-    def __init__(self) -> None:
-        super().__init__(open(sys.stderr.fileno(), "w", buffering=1 << 16, closefd=False))  # noqa: SIM115
-        self._flushed = time.monotonic()
-        threading.Thread(target=self._now_and_then, name="ecm-mock log", daemon=True).start()
-
-    def flush(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if force or now - self._flushed >= self.FLUSH_SECONDS:
-            self._flushed = now
-            super().flush()
-
-    def _now_and_then(self) -> None:
-        while True:
-            time.sleep(self.FLUSH_SECONDS)
-            self.flush(force=True)
-
-
-class _Stamped(logging.Formatter):
-    """``%(asctime)s %(name)s %(message)s``, the time formatted once a second."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(name)s %(message)s")
-        self._second, self._stamp = -1, ""
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        second = int(record.created)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%d %H:%M:%S", self.converter(record.created))
-        return f"{self._stamp},{int(record.msecs):03d}"
-
-
-def _log_lines() -> _Lines:
-    """The log of ``serve``: a line per request, so cheap ones."""
-    # skip what the format does not show (Python's logging HOWTO, "Optimization"); finding
-    # the caller's source line is most of a record's cost
-    logging._srcfile = None
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
-    lines = _Lines()
-    lines.setFormatter(_Stamped())
-    logging.basicConfig(level=logging.INFO, handlers=[lines])
-    return lines
 
 
 def _announce(settings, url: str) -> None:
