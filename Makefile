@@ -75,8 +75,8 @@ soak: $(STAMP)
 test: lint lint-spec check contract
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# ecm-mock beside the raw Flask ceiling and Prism, one table (BENCH_ARGS=--quick: smoke run).
-# Installs wrk (apt), and on first use gunicorn (into .venv) and Prism (benchmarks/.prism).
+# ecm-mock beside plain Flask (same server, granian WSGI) and Prism, in interleaved rounds (BENCH_ARGS=--quick: smoke run).
+# Installs wrk (apt), and on first use Prism (benchmarks/.prism).
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)

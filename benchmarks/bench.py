@@ -255,7 +255,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 continue
             break
-        # workers left behind in the group (gunicorn's) go too
+        # processes left behind in the group go too
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         log(f"stopped {self.name} in {time.perf_counter() - began:.1f} s")

@@ -167,7 +167,13 @@ def loads(text: str | bytes, limits: Limits = DEFAULTS, pointer: str = "/body") 
         return _Unfit(f"{literal} is not a JSON number")
 
     try:
-        value = json.loads(text, parse_int=whole, parse_float=fraction, parse_constant=constant)
+        value = json.loads(
+            text,
+            parse_int=whole,
+            parse_float=fraction,
+            parse_constant=constant,
+            object_hook=_each_object,
+        )
     except RecursionError:
         raise _too_deep(pointer, limits) from None
     except json.JSONDecodeError as exc:
@@ -182,6 +188,13 @@ def loads(text: str | bytes, limits: Limits = DEFAULTS, pointer: str = "/body") 
         items = _problems(value, pointer, limits.json_depth)
         if items:
             raise Refused(400, items)
+    return value
+
+
+def _each_object(value: dict) -> dict:
+    """As it is. Being Python, it lets the interpreter switch threads between objects: a
+    large body (a 100,000-row upload: 50 ms of parsing) would otherwise hold every other
+    request of the process up while ``json.loads`` runs."""
     return value
 
 
