@@ -8,6 +8,7 @@ order and counts (what was answered while what was still waiting).
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
 import socket
 import threading
@@ -140,3 +141,27 @@ def test_a_body_larger_than_the_limit_is_413_however_it_arrives():
             assert response.status == 413, (headers, response.read())
             assert response.getheader("Content-Type") == "application/problem+json"
             connection.close()
+
+
+def test_full_collections_wait_for_a_lull_in_requests_but_not_for_ever():
+    from ecm_mock import server as module
+
+    slept: list[float] = []
+    answered = itertools.count()  # a request between any two looks: never quiet
+    waited = module.wait_for_lull(lambda: next(answered), sleep=slept.append)
+    assert waited == pytest.approx(module.LONGEST_WAIT_SECONDS)
+    assert len(slept) == round(module.LONGEST_WAIT_SECONDS / module.QUIET_SECONDS)
+
+    counts = iter([1, 2, 2, 3, 3, 3])  # moves, moves, then still
+    slept.clear()
+    module.wait_for_lull(lambda: next(counts), sleep=slept.append)
+    assert slept == [module.QUIET_SECONDS] * 3
+
+
+def test_the_dispatcher_counts_the_requests_it_is_given():
+    app = create_app(Settings())
+    client = app.test_client()
+    before = app.wsgi_app.requests
+    client.get("/healthz")
+    client.get("/umm/ecm/callStrategy/list")
+    assert app.wsgi_app.requests == before + 2

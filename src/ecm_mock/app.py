@@ -378,6 +378,7 @@ class Dispatcher:
         self.operations: dict[tuple[str, str], str] = {}  # (method, path) -> operationId
         self.hooks: list[Callable[[Request, Response], Response]] = []
         self.access_line: Callable[[str], None] | None = None  # a server's own access log
+        self.requests = 0  # so far (the server's full garbage collections wait for a lull)
         # werkzeug's request (Flask's reads its limits from the app context, which a
         # dispatched request does not have), with the app's body limit
         self.request_class = type(
@@ -401,6 +402,7 @@ class Dispatcher:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         environ.setdefault(STARTED, time.monotonic())  # kept across a delay
+        self.requests += 1
         view = self.table.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
         if view is None:
             return self.flask_wsgi(environ, start_response)
