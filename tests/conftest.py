@@ -77,6 +77,6 @@ def api(client, auth):
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    """The test's app on a real threaded WSGI server (waitress) on a free port."""
+    """The test's app on a real server (serving.BackgroundServer: granian) on a free port."""
     with BackgroundServer(app) as server:
         yield server.url

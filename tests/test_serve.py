@@ -124,3 +124,14 @@ def test_settings_from_env_and_overrides():
     assert (settings.port, settings.seed, settings.fixtures) == (9001, 6, Path("/x"))
     with pytest.raises(ValueError, match="ECM_MOCK_PORT='eighty' is not a number"):
         Settings.from_env({"ECM_MOCK_PORT": "eighty"})
+
+
+def test_switches_are_read_from_the_environment_as_the_flags_name_them():
+    assert Settings.from_env({"ECM_MOCK_NO_ADMIN": "1"}).admin is False
+    assert Settings.from_env({"ECM_MOCK_NO_RUNTIME": "yes"}).runtime is False
+    assert Settings.from_env({"ECM_MOCK_NO_RUNTIME": "0"}).runtime is True
+    assert Settings.from_env({"ECM_MOCK_ADMIN": "0"}).admin is False
+    with pytest.raises(ValueError, match="ECM_MOCK_ADMIN and ECM_MOCK_NO_ADMIN are both set"):
+        Settings.from_env({"ECM_MOCK_ADMIN": "1", "ECM_MOCK_NO_ADMIN": "1"})
+    with pytest.raises(ValueError, match="ECM_MOCK_NO_ADMIN='maybe' is not a yes/no value"):
+        Settings.from_env({"ECM_MOCK_NO_ADMIN": "maybe"})

@@ -120,7 +120,8 @@ def _parser() -> argparse.ArgumentParser:
         help="run the contract suites against a UMM (or an in-process mock)",
         description="Run the fuzz, stateful and scenario suites. Without --target a mock is "
         "started in-process. Against a real target only reads and self-cleaning scenarios run "
-        "unless --allow-destructive. Every option can also be set as ECM_CONTRACT_<OPTION>. "
+        "unless --allow-destructive. Every option can also be set as ECM_CONTRACT_<OPTION> "
+        "(--suite: ECM_CONTRACT_SUITES). "
         "Exit codes: "
         + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items())
         + ".",

@@ -131,18 +131,26 @@ class Settings:
             raw = environ.get(ENV_PREFIX + f.name.upper())
             if raw is not None and raw != "":
                 values[f.name] = _convert(f, raw)
+            negated = environ.get(f"{ENV_PREFIX}NO_{f.name.upper()}")  # as --no-admin says it
+            if str(f.type) == "bool" and negated is not None and negated != "":
+                if f.name in values:
+                    raise ValueError(
+                        f"{ENV_PREFIX}{f.name.upper()} and {ENV_PREFIX}NO_{f.name.upper()} "
+                        "are both set: give one"
+                    )
+                values[f.name] = not _convert(f, negated, f"NO_{f.name.upper()}")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
 
-def _convert(f: dataclasses.Field, raw: str) -> Any:
+def _convert(f: dataclasses.Field, raw: str, name: str | None = None) -> Any:
     kind = str(f.type)
     if kind == "bool":
         if raw.lower() in ("1", "true", "yes", "on"):
             return True
         if raw.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a yes/no value")
+        raise ValueError(f"{ENV_PREFIX}{name or f.name.upper()}={raw!r} is not a yes/no value")
     try:
         if kind.startswith("int"):
             return int(raw)

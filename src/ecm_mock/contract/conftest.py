@@ -2,7 +2,8 @@
 
 Run it with ``ecm-mock contract``, or with pytest itself:
 ``pytest --pyargs ecm_mock.contract --target URL ...`` (every option also as
-``ECM_CONTRACT_<OPTION>``). Without a target, a mock starts in-process.
+``ECM_CONTRACT_<OPTION>``; ``--suite`` as ``ECM_CONTRACT_SUITES``). Without a target, a
+mock starts in-process.
 """
 
 from __future__ import annotations
