@@ -972,6 +972,20 @@ def test_the_clock_cannot_be_advanced_out_of_the_years_it_can_show(services, adm
     assert ok(admin("GET", "/clock"))["now"] == "9999-06-01T00:00:00Z"
 
 
+def test_a_running_clock_stops_at_the_last_moment_it_can_show(admin, client):
+    # a million times as fast: the two seconds left pass before the next request
+    change = {"now": "9999-12-31T23:59:58Z", "frozen": False, "speed": 1000000}
+    ok(admin("PUT", "/clock", json=change))
+    login = ok(client.post(LOGIN, json=ADMIN_USER))
+    auth = {"Authorization": f"Bearer {login['token']}"}
+    assert ok(client.post("/umm/ecm/callStrategy/save", json={"name": "Last"}, headers=auth))
+    assert ok(admin("GET", "/clock"))["now"] == "9999-12-31T23:59:59Z"
+    ok(admin("GET", "/state"))
+    assert ok(admin("GET", "/journal?limit=1"))[0]["at"] == "9999-12-31T23:59:59Z"
+    ok(admin("PUT", "/clock", json={"frozen": True}))  # stands where it stopped
+    assert ok(admin("GET", "/clock"))["now"] == "9999-12-31T23:59:59Z"
+
+
 # --------------------------------------------------------------------------------- access
 ADMIN_CALLS = [
     ("GET", "/state", None),

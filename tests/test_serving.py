@@ -165,3 +165,40 @@ def test_the_dispatcher_counts_the_requests_it_is_given():
     client.get("/healthz")
     client.get("/umm/ecm/callStrategy/list")
     assert app.wsgi_app.requests == before + 2
+
+
+def test_a_header_value_that_is_not_ascii_is_refused_not_taken_for_no_header(server):
+    token = login(server.url, "admin", "admin")
+
+    def send(headers: dict[str, bytes | str], method: str = "POST") -> tuple[int, dict]:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+        try:
+            connection.putrequest(method, STRATEGIES.replace("list", "save"))
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                connection.putheader(name, value)
+            body = b'{"name": "Leaked"}'
+            connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    auth = f"Bearer {token}"
+    status, body = send({"Authorization": auth, "X-Mock-Session": "caf\u00e9".encode()})
+    assert (status, body["errors"][0]["pointer"]) == (400, "/header/X-Mock-Session")
+    status, body = send({"Authorization": "Bearer \u00e9\u00e9".encode()})
+    assert status == 401 and "missing" not in body["detail"]
+    status, _ = send({"Authorization": auth, "X-Other": "caf\u00e9".encode()})  # not read
+    assert status == 200
+    names = [s["name"] for s in json.loads(_body(server, STRATEGIES, token))]
+    assert names.count("Leaked") == 1  # only the last one, in the default session
+
+
+def _body(server: BackgroundServer, path: str, token: str) -> bytes:
+    connection = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        return connection.getresponse().read()
+    finally:
+        connection.close()

@@ -7,10 +7,11 @@ Like the ECM handlers, they read validated input and hold only what the spec can
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from . import runtime
+from .clock import EARLIEST, LATEST
 from .errors import ApiError, ErrorItem, field_error
 from .faults import FaultsFull
 from .fixtures import FixtureError, state_factory
@@ -20,8 +21,6 @@ from .state import SnapshotsFull
 handlers = HandlerSet()
 
 # The moments the clock can show: ISO-8601 with a four-digit year (the API's timestamp form).
-EARLIEST = datetime(1000, 1, 1, tzinfo=UTC).timestamp()
-LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 def _summary(call: Call) -> dict[str, Any]:

@@ -387,10 +387,17 @@ class Dispatcher:
 
         @app.after_request
         def after(response: Response) -> Response:  # the Flask way: the same hooks
-            req = request._get_current_object()
-            for hook in self.hooks:
+            return self.finish(request._get_current_object(), response)
+
+    def finish(self, req: Request, response: Response) -> Response:
+        """The answer hooks, in order; one that fails (a bug) makes the answer the one
+        problem shape's 500, and the rest still run."""
+        for hook in self.hooks:
+            try:
                 response = hook(req, response)
-            return response
+            except Exception as error:
+                response = _unexpected(req, error)
+        return response
 
     def add(self, op: Operation, view: Callable[[Request], Response]) -> None:
         self.table[(op.method, op.path)] = view
@@ -412,8 +419,7 @@ class Dispatcher:
             response = view(req)
         except Exception as error:  # a bug: the one error shape, as Flask's handler answers
             response = _unexpected(req, error)
-        for hook in self.hooks:
-            response = hook(req, response)
+        response = self.finish(req, response)
         if response.is_streamed:  # the dropped-connection fault's answer, which promises more
             return response(environ, start_response)
         # a body of bytes with its length: sent as it is (werkzeug's general way, get_wsgi_

@@ -13,6 +13,11 @@ import zoneinfo
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+# the moments a timestamp of the API can show (four-digit years); a running clock stops at
+# the last one
+EARLIEST = datetime(1000, 1, 1, tzinfo=UTC).timestamp()
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+
 
 class Clock:
     """The wall clock."""
@@ -30,7 +35,9 @@ class Clock:
 
 
 def iso(epoch_seconds: float) -> str:
-    return _iso_second(int(epoch_seconds // 1))
+    """``epoch_seconds`` as the API writes a timestamp; a moment past ``LATEST`` (a retry due
+    after the clock's last second, which never comes) is written as ``LATEST``."""
+    return _iso_second(int(min(max(epoch_seconds, EARLIEST), LATEST) // 1))
 
 
 @functools.lru_cache(maxsize=4)  # the same second is asked for many times in a row
@@ -51,7 +58,7 @@ class ControlledClock(Clock):
     """A clock that runs with the wall clock, or stands frozen, and can be moved either way.
 
     Running, it goes ``speed`` times as fast as the wall clock (1 by default; 60: a wall
-    second is a minute of the mock's time).
+    second is a minute of the mock's time), and stops at ``LATEST``.
     """
 
     def __init__(self, source: Callable[[], float] = time.time, frozen_at: float | None = None):
@@ -69,7 +76,7 @@ class ControlledClock(Clock):
     def _now(self) -> float:
         if self._frozen_at is not None:
             return self._frozen_at
-        return self._base + (self._source() - self._anchor) * self._speed
+        return min(self._base + (self._source() - self._anchor) * self._speed, LATEST)
 
     @property
     def frozen(self) -> bool:

@@ -569,7 +569,11 @@ def _local(cache: dict[str | None, tuple[str, str]], zone: str, moment: float) -
     """(weekday, HH:MM) at ``moment`` in ``zone`` (an unknown zone: UTC)."""
     found = cache.get(zone)
     if found is None:
-        at = datetime.fromtimestamp(moment, time_zone(zone) or UTC)
+        where = time_zone(zone) or UTC
+        try:
+            at = datetime.fromtimestamp(moment, where)
+        except (OverflowError, ValueError):  # east of UTC at the clock's last hours: year
+            at = datetime.fromtimestamp(moment - 7 * 86400, where)  # 10000; a week before
         found = cache[zone] = (WEEKDAYS[at.weekday()], f"{at.hour:02d}:{at.minute:02d}")
     return found
 

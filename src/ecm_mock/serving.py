@@ -51,6 +51,7 @@ BACKGROUND = "\0background"  # the pool's lane of background work (no session ha
 POOL_THREADS = 4  # for the requests that may take long; the loop serves everything else
 BUSY_SWITCH_INTERVAL = 0.0005  # seconds; Python's default (5 ms) while the pool works
 BACKLOG = 1024
+UNREADABLE = "\ufffd"  # the value of a header that granian could not read as text
 Result = tuple[int, list[tuple[str, str]], bytes, bool]  # status, headers, body, cut short
 
 
@@ -174,6 +175,12 @@ class AsyncFront:
                 environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
             else:
                 environ[key] = value
+        # granian gives no value for a header whose value is not visible ASCII: the app sees
+        # it there, unreadable (a session name or a token it refuses, not a header missing)
+        for name in headers.keys():  # noqa: SIM118 - granian's Headers, not a dict
+            key = self._keys.get(name) or self._keys.setdefault(name, _environ_key(name))
+            if key not in environ:
+                environ[key] = UNREADABLE
         if "HTTP_TRANSFER_ENCODING" in environ:  # read here, in full: the app sees its length
             del environ["HTTP_TRANSFER_ENCODING"]
             # past the limit, the app answers 413 as for any body too large
@@ -258,7 +265,7 @@ class AsyncFront:
             log.exception(
                 "unhandled error on %s %s", environ["REQUEST_METHOD"], environ["PATH_INFO"]
             )
-            return 500, [("Content-Type", "text/plain")], b"internal error (see the log)", False
+            return *_problem(500, "internal error (see the log)"), False
         status, headers = started
         cut = False
         for name, value in headers:
