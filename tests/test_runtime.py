@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ecm_mock import FixedClock, Settings, create_app, read_fixtures
+from ecm_mock import FixedClock, Settings, create_app, read_fixtures, runtime
 from ecm_mock.clock import ControlledClock
 from ecm_mock.engine import Engine
 from ecm_mock.fixtures import FixtureError
@@ -554,17 +554,33 @@ def test_outcome_rules_force_results_by_number_pattern_or_regex(api, admin):
         ({"result": "BUSY"}, "/body/number"),
         ({"number": "+1", "pattern": "+1*", "result": "BUSY"}, "/body/number"),
         ({"regex": "(", "result": "BUSY"}, "/body/regex"),
+        ({"regex": r"(\d)\1", "result": "BUSY"}, "/body/regex"),  # RE2: no backreferences
         ({"number": "+1", "result": "ENGAGED"}, "/body/result"),
         ({"number": "+1", "result": "BUSY", "times": 0}, "/body/times"),
         ({"number": "+1", "result": "BUSY", "colour": "red"}, "/body/colour"),
     ],
-    ids=["no-match", "two-matches", "bad-regex", "unknown-result", "times-0", "unknown-field"],
+    ids=[
+        "no-match",
+        "two-matches",
+        "bad-regex",
+        "backreference",
+        "unknown-result",
+        "times-0",
+        "unknown-field",
+    ],
 )
 def test_a_bad_outcome_rule_is_refused_and_changes_nothing(admin, store, rule, pointer):
     before = store.dump()
     problem(admin("POST", "/runtime/rules", json=rule), 400, pointer)
     assert store.dump() == before
     assert ok(admin("GET", "/runtime/rules")) == []
+
+
+def test_a_regex_that_backtracks_badly_in_python_is_matched_at_once():
+    # Python's re takes 2**n steps here (minutes for 28 digits); RE2 takes linear time
+    for regex in (r"(\d+)+x", r"(\d|\d)+x", r"(\+?\d*)*x"):
+        assert not runtime._matcher("regex", regex)("9" * 28)
+    assert runtime._matcher("regex", r"\+9230[0-9]{8}")("+923001234567")
 
 
 @pytest.mark.parametrize(
