@@ -786,3 +786,56 @@ def test_a_refused_request_naming_a_new_session_does_not_make_it(client, api):
     assert client.get("/__admin/sessions").json["sessions"] == []
     assert api("GET", "/umm/ecm/campaign/list", headers=new).status_code == 200
     assert client.get("/__admin/sessions").json["sessions"] == ["fresh"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "seen_as"),
+    [
+        ("POST", "/__admin/snapshots/../restore", "/__admin/restore"),
+        ("POST", "/__admin/snapshots/%2e%2e/restore", "/__admin/restore"),
+        ("DELETE", "/__admin/snapshots/%2E%2E", "/__admin"),
+        ("GET", "/umm/ecm/campaign//list", "/umm/ecm/campaign//list"),
+    ],
+    ids=["dot-dot", "dot-dot-escaped", "dot-dot-last", "double-slash"],
+)
+def test_odd_paths_are_no_operation_not_a_redirect_or_a_body_error(client, method, path, seen_as):
+    response = client.open(path, method=method)
+    assert (response.status_code, response.content_type) == (404, PROBLEM)
+    assert response.json["detail"] == f"no operation at {seen_as}"
+    assert response.json["errors"][0]["location"] == "path"
+
+
+def test_dot_segments_are_resolved_as_a_client_resolves_them(client, auth):
+    response = client.get("/umm/ecm/./callStrategy/../callStrategy/list", headers=auth)
+    assert response.status_code == 200
+    assert response.json == client.get("/umm/ecm/callStrategy/list", headers=auth).json
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["%201", "1%20", "%091", "1%0A", "1_000", "%EF%BC%91", "%D9%A3", "abc", "1.5", "0x1"],
+    ids=[
+        "space-before",
+        "space-after",
+        "tab",
+        "newline",
+        "underscore",
+        "fullwidth",
+        "arabic",
+        "letters",
+        "fraction",
+        "hex",
+    ],
+)
+def test_an_integer_parameter_is_ascii_digits_only(client, auth, value):
+    before = client.get("/__admin/state").json
+    response = client.delete(f"/umm/ecm/campaign/delete?id={value}", headers=auth)
+    assert (response.status_code, response.content_type) == (400, PROBLEM)
+    assert response.json["errors"][0]["pointer"] == "/query/id"
+    assert "is not an integer" in response.json["errors"][0]["message"]
+    assert client.get("/__admin/state").json == before
+
+
+def test_an_integer_parameter_may_carry_a_sign(client, auth):
+    response = client.get("/umm/ecm/callStrategyAttempt/list?csId=%2B1", headers=auth)
+    assert response.status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import posixpath
 import re
 import time
 from collections.abc import Callable
@@ -83,6 +84,7 @@ def create_app(
     spec = load_spec(settings.spec_path)
     engine = build_engine(settings, clock=clock, fixtures=fixtures)
     app = Flask("ecm_mock")
+    app.url_map.merge_slashes = False  # /a//b is no path of the API: 404, not a redirect
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions[EXTENSION] = engine
     limits = Limits.of(settings)
@@ -335,6 +337,12 @@ def _unexpected(req: Request, error: Exception) -> Response:
     )
 
 
+def _without_dot_segments(path: str) -> str:
+    """``path`` without its ``.`` and ``..`` segments, as a client resolving it would send it."""
+    normal = posixpath.normpath(path)
+    return normal if normal.startswith("/") else "/" + normal
+
+
 def _access_log(engine: Engine, dispatcher: Dispatcher) -> Callable[[Request, Response], Response]:
     """Each answer: a line of the access log (to the dispatcher's ``access_line`` when a
     server gives one, else to the ``ecm_mock.access`` logger), and a journal entry for an ECM
@@ -410,7 +418,10 @@ class Dispatcher:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         environ.setdefault(STARTED, time.monotonic())  # kept across a delay
         self.requests += 1
-        view = self.table.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+        path = environ.get("PATH_INFO", "")
+        if "/." in path and (normal := _without_dot_segments(path)) != path:
+            environ["PATH_INFO"] = path = normal  # /a/../b is /b (RFC 3986, 5.2.4)
+        view = self.table.get((environ["REQUEST_METHOD"], path))
         if view is None:
             return self.flask_wsgi(environ, start_response)
         req = self.request_class(environ)

@@ -329,7 +329,9 @@ def check_parameters(
     integers: frozenset[str],
     limits: Limits,
 ) -> list[ErrorItem]:
-    """A single-valued query parameter given more than once; an integer with too many digits.
+    """A single-valued query parameter given more than once; an integer written other than
+    in ASCII digits with an optional sign (Python's ``int`` would take ``" 1"``, ``"1_000"``
+    and other scripts' digits); an integer with too many digits.
 
     ``single``: the query parameters that take one value; ``integers``: the query and path
     parameters whose schema is an integer or a number. Empty values (``?status=``) mean
@@ -344,8 +346,13 @@ def check_parameters(
     for name in integers:
         for location, values in (("query", args.getlist(name)), ("path", [view_args.get(name)])):
             for value in values:
-                digits = len(value.lstrip("+-")) if value and _INTEGER.fullmatch(value) else 0
-                if digits > limits.integer_digits:
+                if not value:
+                    continue
+                if not _INTEGER.fullmatch(value):
+                    message = f"{_shown(value)} is not an integer (digits 0-9, a sign at most)"
+                    items.append(ErrorItem(location, f"/{location}/{_escape(name)}", message))
+                    continue
+                if len(value.lstrip("+-")) > limits.integer_digits:
                     message = _too_many_digits(value, limits)
                     items.append(ErrorItem(location, f"/{location}/{_escape(name)}", message))
     return items
