@@ -661,6 +661,14 @@ def test_the_row_cap_holds_for_csv_and_json_before_anything_is_stored(client, ap
     assert state(client) == before
 
 
+def test_the_row_cap_of_a_body_property_holds_too(client, api):
+    rows = [{"phone01": f"+1{i:09d}"} for i in range(100_001)]
+    before = state(client)
+    response = api("POST", CONTACT_BULK, json={"campaignId": 1, "contacts": rows})
+    refused(response, 400, "/body/contacts", "is too long: 100001 items, at most 100000")
+    assert state(client) == before
+
+
 def test_100000_csv_rows_are_taken(api):
     text = "primaryNumber\n" + "".join(f"+1{i % 1000:09d}\n" for i in range(100_000))
     response = api("POST", DNC_BULK, **csv_upload(text))

@@ -166,6 +166,7 @@ class ContractValidator:
         self._single: dict[str, frozenset[str]] = {}
         self._integers: dict[str, frozenset[str]] = {}
         self._json_parts: dict[str, frozenset[str]] = {}
+        self._capped: dict[str, list[tuple[str | None, int]]] = {}  # see _capped_arrays
         for op_id in spec.operations:
             document = spec.operation_document(op_id)
             single, integers = set(), set()
@@ -179,6 +180,7 @@ class ContractValidator:
             self._single[op_id], self._integers[op_id] = frozenset(single), frozenset(integers)
             content = document.get("requestBody", {}).get("content", {})
             encoding = content.get("multipart/form-data", {}).get("encoding", {})
+            self._capped[op_id] = _capped_arrays(spec, content.get(JSON, {}).get("schema"))
             self._json_parts[op_id] = frozenset(
                 name for name, how in encoding.items() if how.get("contentType") == JSON
             )
@@ -274,6 +276,15 @@ class ContractValidator:
             )
         if read.errors:  # multipart parts encoded as JSON that are not JSON
             return RequestCheck(validated, read.errors, 400)
+        if has_body and request.mimetype == JSON:
+            # an array past its maxItems (100,001 upload rows): said at once, not after
+            # openapi-core has checked every row against its schema (seconds)
+            for name, most in self._capped[operation.operation_id]:
+                value = read.body if name is None else _member(read.body, name)
+                if isinstance(value, list) and len(value) > most:
+                    pointer = "/body" if name is None else _pointer(["body", name])
+                    message = _size_message(value, "maxItems", most)
+                    return RequestCheck(validated, [ErrorItem("body", pointer, message)], 400)
         if has_body:
             # Validate without unmarshalling (unmarshalling a large body is slow); the body
             # handlers read is the parsed JSON itself.
@@ -468,6 +479,34 @@ _SIZES = {  # validator: (what it counts, whether it is a maximum)
 }
 
 
+def _size_message(instance: Any, validator: str, limit: int) -> str:
+    what, most = _SIZES[validator]
+    return (
+        f"{_short(repr(instance), 60)} is too {'long' if most else 'short'}: "
+        f"{len(instance)} {what}, at {'most' if most else 'least'} {limit}"
+    )
+
+
+def _capped_arrays(spec: Spec, schema: Any) -> list[tuple[str | None, int]]:
+    """The arrays of a JSON body with a ``maxItems``: (None, most) for the body itself,
+    (name, most) for a property of it."""
+    if not isinstance(schema, dict):
+        return []
+    schema = spec.resolve(schema)
+    if schema.get("type") == "array":
+        return [(None, schema["maxItems"])] if "maxItems" in schema else []
+    found = []
+    for name, member in schema.get("properties", {}).items():
+        member = spec.resolve(member)
+        if member.get("type") == "array" and "maxItems" in member:
+            found.append((name, member["maxItems"]))
+    return found
+
+
+def _member(body: Any, name: str) -> Any:
+    return body.get(name) if isinstance(body, dict) else None
+
+
 def _schema_error_paths(
     base: list[Any], errors: Iterable[ValidationError], components: dict[str, Any]
 ) -> Iterator[tuple[list[Any], str]]:
@@ -542,15 +581,7 @@ def _raw_error_paths(
             yield path, f"{shown} does not match: {error.schema['description']}"
         elif error.validator in _SIZES and len(error.message) > _LONGEST:
             # the message quotes the whole value: say its size instead
-            what, most = _SIZES[error.validator]
-            yield (
-                path,
-                (
-                    f"{_short(repr(error.instance), 60)} is too {'long' if most else 'short'}: "
-                    f"{len(error.instance)} {what}, at {'most' if most else 'least'} "
-                    f"{error.validator_value}"
-                ),
-            )
+            yield path, _size_message(error.instance, error.validator, error.validator_value)
         else:
             yield path, _short(error.message)
 
