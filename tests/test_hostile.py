@@ -669,6 +669,17 @@ def test_the_row_cap_of_a_body_property_holds_too(client, api):
     assert state(client) == before
 
 
+@pytest.mark.parametrize(
+    "text",
+    ['primaryNumber\n+15550001\n"+15550002\n', 'primaryNumber\n"+15550001"x\n'],
+    ids=["quote-left-open", "text-after-the-quote"],
+)
+def test_a_broken_csv_file_is_refused_naming_the_line(client, api, text):
+    before = state(client)
+    refused(api("POST", DNC_BULK, **csv_upload(text)), 400, "/body/file", "cannot be read at line")
+    assert state(client) == before
+
+
 def test_100000_csv_rows_are_taken(api):
     text = "primaryNumber\n" + "".join(f"+1{i % 1000:09d}\n" for i in range(100_000))
     response = api("POST", DNC_BULK, **csv_upload(text))

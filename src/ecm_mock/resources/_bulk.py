@@ -44,7 +44,17 @@ def upload_rows(call: Call, rows: list[Any] | None) -> list[Any]:
     except UnicodeDecodeError as exc:
         raise field_error(400, "/body/file", f"the CSV file is not UTF-8: {exc.reason}") from None
     # The spec's pattern has checked that the first line is a header of known columns.
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # strict: a quote left open, or text after a closing quote, is a broken file, not a cell
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        return _read_rows(call, reader)
+    except csv.Error as exc:
+        raise field_error(
+            400, "/body/file", f"the CSV file cannot be read at line {reader.line_num}: {exc}"
+        ) from None
+
+
+def _read_rows(call: Call, reader: csv.DictReader) -> list[Any]:
     header = reader.fieldnames or []
     repeated = sorted({h for h in header if header.count(h) > 1})
     if repeated:
