@@ -184,7 +184,7 @@ second = call(
     body=AttemptCreate(
         cs_id=strategy_id,
         name="Busy",
-        phone=AttemptPhoneNumber.PHONE_02,
+        phone=AttemptPhoneNumber.PHONE_02_NUMBER,
         channel=Channel.VOICE,
         retry_map=[RetryMapEntryInput(call_result="1", attempt_number="1", attempt_delay="30")],
     ),
