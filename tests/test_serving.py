@@ -202,3 +202,11 @@ def _body(server: BackgroundServer, path: str, token: str) -> bytes:
         return connection.getresponse().read()
     finally:
         connection.close()
+
+
+def test_a_full_collection_is_due_after_a_minute_or_a_burst_of_garbage():
+    from ecm_mock import server as module
+
+    assert not module.collection_due(59.0, 2)  # steady saves, within the minute
+    assert module.collection_due(module.FULL_COLLECTION_SECONDS, 0)
+    assert module.collection_due(1.0, module.PROMOTED)  # ~7 refused 50,000-property bodies
