@@ -244,6 +244,9 @@ _DATA = frozenset({"enum", "const", "default", "example", "examples"})
 _NAMED = frozenset({"properties", "patternProperties", "$defs", "schemas", "dependentSchemas"})
 
 
+_INTEGER_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
 def _python_checked(node: Any, names: bool = False) -> Any:
     """A copy of a schema (or of a map of schemas, ``names``) with ``pattern`` and
     ``format`` renamed to the keywords Python checks."""
@@ -259,6 +262,12 @@ def _python_checked(node: Any, names: bool = False) -> Any:
             renamed[key] = value
         elif key == "pattern" and isinstance(value, str):
             renamed[PATTERN] = value
+        elif key == "format" and value in _INTEGER_FORMATS and "if" not in node:
+            # as openapi-core's int32/int64 checks: a range for an integer, nothing for
+            # anything else; said in the schema, not by a Python call per value
+            low, high = _INTEGER_FORMATS[value]
+            renamed["if"] = {"type": "integer"}
+            renamed["then"] = {"minimum": low, "maximum": high}
         elif key == "format" and isinstance(value, str):
             renamed[FORMAT] = value
         else:
