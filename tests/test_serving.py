@@ -157,14 +157,31 @@ def test_full_collections_wait_for_a_lull_in_requests_but_not_for_ever():
     module.wait_for_lull(lambda: next(counts), sleep=slept.append)
     assert slept == [module.QUIET_SECONDS] * 3
 
+    answering = iter([None, 4, 4])  # one waits out a delay, then none
+    slept.clear()
+    module.wait_for_lull(lambda: next(answering), sleep=slept.append)
+    assert slept == [module.QUIET_SECONDS] * 2
 
-def test_the_dispatcher_counts_the_requests_it_is_given():
-    app = create_app(Settings())
-    client = app.test_client()
-    before = app.wsgi_app.requests
-    client.get("/healthz")
-    client.get("/umm/ecm/callStrategy/list")
-    assert app.wsgi_app.requests == before + 2
+
+def test_the_front_says_when_a_request_waits_out_a_delay(server):
+    front = server._serving.front
+    token = login(server.url, "admin", "admin")
+    admin = AdminClient(server.url)
+    arrived = front.activity()
+    assert isinstance(arrived, int)
+    admin.add_fault(operationId="listCampaigns", latencyMs=LONG_DELAY_MS)
+    delayed = threading.Thread(target=_get, args=(server, CAMPAIGNS, token))
+    delayed.start()
+    while admin.faults()[0]["hits"] < 1:
+        pass
+    # the fault's hit is counted as the request is first answered; its wait starts just after
+    while front.activity() is not None and delayed.is_alive():
+        pass
+    assert delayed.is_alive()  # still waiting out its delay (4 s)
+    assert front.activity() is None
+    delayed.join(timeout=60)
+    after = front.activity()
+    assert isinstance(after, int) and after > arrived
 
 
 def test_a_header_value_that_is_not_ascii_is_refused_not_taken_for_no_header(server):

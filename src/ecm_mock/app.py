@@ -386,7 +386,6 @@ class Dispatcher:
         self.operations: dict[tuple[str, str], str] = {}  # (method, path) -> operationId
         self.hooks: list[Callable[[Request, Response], Response]] = []
         self.access_line: Callable[[str], None] | None = None  # a server's own access log
-        self.requests = 0  # so far (the server's full garbage collections wait for a lull)
         # werkzeug's request (Flask's reads its limits from the app context, which a
         # dispatched request does not have), with the app's body limit
         self.request_class = type(
@@ -417,7 +416,6 @@ class Dispatcher:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         environ.setdefault(STARTED, time.monotonic())  # kept across a delay
-        self.requests += 1
         path = environ.get("PATH_INFO", "")
         if "/." in path and (normal := _without_dot_segments(path)) != path:
             environ["PATH_INFO"] = path = normal  # /a/../b is /b (RFC 3986, 5.2.4)

@@ -51,7 +51,6 @@ def serve(settings: Settings, announce: Callable[[str], None]) -> int:
             connections,
             settings.max_connections,
         )
-    freeze(requests=lambda: app.wsgi_app.requests)  # type: ignore[attr-defined]
     try:
         serve_forever(
             app,
@@ -59,6 +58,7 @@ def serve(settings: Settings, announce: Callable[[str], None]) -> int:
             idle_timeout=settings.idle_timeout,
             max_connections=connections,
             announce=announce,
+            ready=lambda front: freeze(front.activity),
         )
     finally:
         lines.flush()
@@ -121,14 +121,15 @@ class LogLines:
             self.flush()
 
 
-def freeze(requests: Callable[[], int] | None = None) -> None:
+def freeze(activity: Callable[[], int | None] | None = None) -> None:
     """Keep garbage collections short, for the slowest answers' sake.
 
     What exists after start-up (the app, the state: maybe a million contacts) is frozen out
     of the collector's sight. Young objects are collected as usual; full collections, which
     walk every object not frozen (60,000 saved attempts: 70 ms here), no longer follow
     allocation counts but run from a thread of their own when due (:func:`collection_due`),
-    in a quiet moment (:func:`wait_for_lull`; ``requests`` counts the requests so far).
+    in a quiet moment (:func:`wait_for_lull`; ``activity``: the server's
+    :meth:`~ecm_mock.serving.AsyncFront.activity`).
     """
     gc.collect()
     gc.freeze()
@@ -137,18 +138,18 @@ def freeze(requests: Callable[[], int] | None = None) -> None:
     if not any(t.name == COLLECTOR_THREAD for t in threading.enumerate()):
         threading.Thread(
             target=_collect_now_and_then,
-            args=(requests or (lambda: 0),),
+            args=(activity or (lambda: 0),),
             name=COLLECTOR_THREAD,
             daemon=True,
         ).start()
 
 
-def _collect_now_and_then(requests: Callable[[], int]) -> None:
+def _collect_now_and_then(activity: Callable[[], int | None]) -> None:
     last = time.monotonic()
     while True:
         time.sleep(1)
         if collection_due(time.monotonic() - last, gc.get_count()[2]):
-            wait_for_lull(requests)
+            wait_for_lull(activity)
             gc.collect()
             last = time.monotonic()
 
@@ -162,15 +163,16 @@ def collection_due(seconds: float, promoted: int) -> bool:
 
 
 def wait_for_lull(
-    requests: Callable[[], int], sleep: Callable[[float], None] = time.sleep
+    activity: Callable[[], int | None], sleep: Callable[[float], None] = time.sleep
 ) -> float:
-    """Return once ``requests()`` has not moved for ``QUIET_SECONDS``, or once
-    ``LONGEST_WAIT_SECONDS`` have gone by; the seconds waited."""
+    """Return once ``activity()`` (requests so far; None while one is answered) has stood
+    still for ``QUIET_SECONDS``, or once ``LONGEST_WAIT_SECONDS`` have gone by; the seconds
+    waited."""
     looks = 0
     while looks < LONGEST_WAIT_SECONDS / QUIET_SECONDS:
-        before = requests()
+        before = activity()
         sleep(QUIET_SECONDS)
         looks += 1
-        if requests() == before:
+        if before is not None and activity() == before:
             break
     return looks * QUIET_SECONDS

@@ -131,6 +131,7 @@ class AsyncFront:
         self._busy: dict[str, int] = {}  # session -> its requests in the pool
         self._in_pool = 0
         self._switch_interval = sys.getswitchinterval()
+        self.arrived = self.delayed = 0  # requests so far, and waiting out a delay now
         self._keys: dict[str, str] = {}  # header name -> environ key
         self._base = {
             "SCRIPT_NAME": "",
@@ -154,6 +155,7 @@ class AsyncFront:
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return
+        self.arrived += 1
         headers = scope.headers
         length = headers.get("content-length")
         declared = int(length) if length is not None and length.isdigit() else None
@@ -237,13 +239,27 @@ class AsyncFront:
             if resume is None:
                 break
             seconds, fault = resume
-            await asyncio.sleep(seconds)
+            await self._delay(seconds)
             environ = first.copy()
             environ[FAULT] = fault
             environ["wsgi.input"] = io.BytesIO(environ[HELD_BODY])
         if environ.get(DELAY):
-            await asyncio.sleep(environ[DELAY])
+            await self._delay(environ[DELAY])
         return result
+
+    async def _delay(self, seconds: float) -> None:
+        self.delayed += 1
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self.delayed -= 1
+
+    def activity(self) -> int | None:
+        """The requests that have arrived so far; None while one waits out a delay. The
+        server's full garbage collections wait for it to stand still: a collection's pause
+        would hold up a request that is otherwise answered while it runs, but it would make
+        a delayed one end late."""
+        return None if self.delayed else self.arrived
 
     def call(self, environ: dict[str, Any]) -> Result:
         """One synchronous call of the WSGI app."""
@@ -412,9 +428,13 @@ def serve_forever(
     idle_timeout: float,
     max_connections: int,
     announce: Callable[[str], None],
+    ready: Callable[[AsyncFront], None] | None = None,
 ) -> None:
-    """Serve ``app`` in this (main) thread until SIGINT or SIGTERM; announce once listening."""
+    """Serve ``app`` in this (main) thread until SIGINT or SIGTERM; announce once listening.
+    ``ready``: called with the front before it serves."""
     serving = _Serving(app, sock, idle_timeout, max_connections)
+    if ready is not None:
+        ready(serving.front)
     host, port = sock.getsockname()[:2]
 
     async def main() -> None:
