@@ -641,8 +641,9 @@ def test_the_feeder_interval_is_a_setting_of_the_model(api, admin):
 
 
 # -------------------------------------------------------------------------- call log
-def test_the_call_log_filters_and_is_bounded(client, clock):
-    app = create_app(Settings(token_ttl=100 * DAY, call_log_size=3), clock=clock)
+def _callers(app):
+    """``api`` (logged in) and ``admin`` request functions on a test client of ``app``, in
+    the shape of the ``api`` and ``admin`` fixtures."""
     test_client = app.test_client()
     token = test_client.post("/umm/api/login", json={"username": "admin", "password": "admin"})
     headers = {"Authorization": f"Bearer {token.json['token']}"}
@@ -652,6 +653,13 @@ def test_the_call_log_filters_and_is_bounded(client, clock):
 
     def admin(method, path, session=None, **kwargs):
         return test_client.open("/__admin" + path, method=method, **kwargs)
+
+    return api, admin
+
+
+def test_the_call_log_filters_and_is_bounded(client, clock):
+    app = create_app(Settings(token_ttl=100 * DAY, call_log_size=3), clock=clock)
+    api, admin = _callers(app)
 
     strategy_id = strategy(api, "One call", {"phone": "1"})
     campaign_id = campaign(api, "Logged", strategy_id)
@@ -820,15 +828,7 @@ def test_a_fixtures_directory_with_a_bad_runtime_yaml_stops_the_start(tmp_path):
 def _run(seed: int) -> tuple[bytes, bytes, bytes]:
     """One scripted run on a fresh app: the call log, a contact list and the state dump."""
     app = create_app(Settings(seed=seed, token_ttl=100 * DAY), clock=FixedClock(START))
-    test_client = app.test_client()
-    token = test_client.post("/umm/api/login", json={"username": "admin", "password": "admin"})
-    headers = {"Authorization": f"Bearer {token.json['token']}"}
-
-    def api(method, path, **kwargs):
-        return test_client.open(path, method=method, headers=headers, **kwargs)
-
-    def admin(method, path, session=None, **kwargs):
-        return test_client.open("/__admin" + path, method=method, **kwargs)
+    api, admin = _callers(app)
 
     ok(api("POST", PREFERENCES, json={"campaignBatchSize": 25}))
     strategy_id = strategy(

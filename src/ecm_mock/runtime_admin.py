@@ -40,9 +40,7 @@ def read_outcome_model(call: Call) -> dict[str, Any]:
 
 @handlers.operation("setOutcomeModel")
 def set_outcome_model(call: Call) -> dict[str, Any]:
-    problem = runtime.model_problem(call.body)
-    if problem:
-        raise field_error(400, *problem)
+    _refuse(runtime.model_problem(call.body))
     with call.store.transaction() as state:
         runtime.set_model(state.runtime, call.body)
         return runtime.model(state.runtime)
@@ -56,9 +54,7 @@ def list_outcome_rules(call: Call) -> list[dict[str, Any]]:
 
 @handlers.operation("addOutcomeRule")
 def add_outcome_rule(call: Call) -> dict[str, Any]:
-    problem = runtime.rule_problem(call.body)
-    if problem:
-        raise field_error(400, *problem)
+    _refuse(runtime.rule_problem(call.body))
     with call.store.transaction() as state:
         return runtime.add_rule(state.runtime, call.body)
 
@@ -85,3 +81,9 @@ def _instant(text: str, pointer: str) -> float:
     if at.tzinfo is None:
         raise field_error(400, pointer, "give a time zone (e.g. a Z suffix)", "query")
     return at.timestamp()
+
+
+def _refuse(problem: tuple[str, str] | None) -> None:
+    """A 400 for a schema-valid change the runtime cannot use: (pointer, message)."""
+    if problem:
+        raise field_error(400, *problem)

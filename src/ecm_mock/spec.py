@@ -80,6 +80,23 @@ class Spec:
         op = self.operations[operation_id]
         return self.document["paths"][op.path][op.method.lower()]
 
+    def capped_arrays(self, operation_id: str) -> list[tuple[str | None, int]]:
+        """The arrays of the operation's JSON body with a ``maxItems``: ``(None, most)`` for
+        the body itself, ``(name, most)`` for a property of it."""
+        content = self.operation_document(operation_id).get("requestBody", {}).get("content", {})
+        schema = content.get("application/json", {}).get("schema")
+        if not isinstance(schema, dict):
+            return []
+        schema = self.resolve(schema)
+        if schema.get("type") == "array":
+            return [(None, schema["maxItems"])] if "maxItems" in schema else []
+        found = []
+        for name, member in schema.get("properties", {}).items():
+            member = self.resolve(member)
+            if member.get("type") == "array" and "maxItems" in member:
+                found.append((name, member["maxItems"]))
+        return found
+
 
 def default_spec_path() -> Path:
     """The spec shipped inside the package (a copy of openapi/ecm.yaml)."""

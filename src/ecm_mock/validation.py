@@ -166,7 +166,7 @@ class ContractValidator:
         self._single: dict[str, frozenset[str]] = {}
         self._integers: dict[str, frozenset[str]] = {}
         self._json_parts: dict[str, frozenset[str]] = {}
-        self._capped: dict[str, list[tuple[str | None, int]]] = {}  # see _capped_arrays
+        self._capped: dict[str, list[tuple[str | None, int]]] = {}  # Spec.capped_arrays
         for op_id in spec.operations:
             document = spec.operation_document(op_id)
             single, integers = set(), set()
@@ -180,7 +180,7 @@ class ContractValidator:
             self._single[op_id], self._integers[op_id] = frozenset(single), frozenset(integers)
             content = document.get("requestBody", {}).get("content", {})
             encoding = content.get("multipart/form-data", {}).get("encoding", {})
-            self._capped[op_id] = _capped_arrays(spec, content.get(JSON, {}).get("schema"))
+            self._capped[op_id] = spec.capped_arrays(op_id)
             self._json_parts[op_id] = frozenset(
                 name for name, how in encoding.items() if how.get("contentType") == JSON
             )
@@ -485,22 +485,6 @@ def _size_message(instance: Any, validator: str, limit: int) -> str:
         f"{_short(repr(instance), 60)} is too {'long' if most else 'short'}: "
         f"{len(instance)} {what}, at {'most' if most else 'least'} {limit}"
     )
-
-
-def _capped_arrays(spec: Spec, schema: Any) -> list[tuple[str | None, int]]:
-    """The arrays of a JSON body with a ``maxItems``: (None, most) for the body itself,
-    (name, most) for a property of it."""
-    if not isinstance(schema, dict):
-        return []
-    schema = spec.resolve(schema)
-    if schema.get("type") == "array":
-        return [(None, schema["maxItems"])] if "maxItems" in schema else []
-    found = []
-    for name, member in schema.get("properties", {}).items():
-        member = spec.resolve(member)
-        if member.get("type") == "array" and "maxItems" in member:
-            found.append((name, member["maxItems"]))
-    return found
 
 
 def _member(body: Any, name: str) -> Any:

@@ -22,13 +22,8 @@ from ._base import Call
 def row_limit(call: Call) -> int | None:
     """The most rows an upload takes: the ``maxItems`` of the JSON body's rows (the body
     itself, or its one array property)."""
-    spec = call.services.spec
-    content = spec.operation_document(call.operation.operation_id)["requestBody"]["content"]
-    schema = spec.resolve(content["application/json"]["schema"])
-    if schema.get("type") != "array":
-        arrays = [spec.resolve(p) for p in schema.get("properties", {}).values()]
-        schema = next((p for p in arrays if p.get("type") == "array"), {})
-    return schema.get("maxItems")
+    capped = call.services.spec.capped_arrays(call.operation.operation_id)
+    return capped[0][1] if capped else None
 
 
 def upload_rows(call: Call, rows: list[Any] | None) -> list[Any]:
